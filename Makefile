@@ -1,0 +1,44 @@
+# fabric.boot test entry points. `make test` is the one command CI runs (see README).
+# `make unit` is the fast loop (seconds, no root, no containers).
+SHELL := /bin/bash
+VENV ?= /opt/fabric-venv
+ROOT := $(abspath .)
+COLLECTIONS := $(ROOT)/build/collections
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_ROLES_PATH := $(ROOT)/roles
+export PYTHONDONTWRITEBYTECODE := 1
+# Molecule scenarios: every directory under molecule/ with a molecule.yml.
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+
+.PHONY: test unit lint sanity integration molecule collection-link benchmarks docs-check
+
+test: unit lint sanity integration molecule
+
+collection-link:
+	@mkdir -p $(COLLECTIONS)/ansible_collections/fabric
+	@ln -sfn $(ROOT) $(COLLECTIONS)/ansible_collections/fabric/boot
+
+unit: collection-link
+	python -m pytest -q tests/unit
+
+lint: collection-link
+	yamllint -s .
+	ansible-lint --offline --profile production
+
+sanity:
+	bash tests/ci/sanity.sh
+
+# Real daemons, real packets, real kernels: needs root and the packages from tests/ci/apt-packages.sh.
+integration: collection-link
+	python -m pytest -q -p no:cacheprovider tests/integration
+
+molecule: collection-link
+	@set -e; for s in $(SCENARIOS); do \
+	  echo "=== molecule test -s $$s"; start=$$(date +%s); \
+	  molecule test -s $$s; \
+	  echo "=== $$s passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
+benchmarks: collection-link
+	python benchmarks/inventory_scale.py --write docs/performance.md
