@@ -1,0 +1,332 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fabric.boot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Boot menus from the inventory model: which node boots which image with which kernel arguments.
+
+One menu per (host, interface) that can network boot: the firmware on that port looks up
+its own configuration file by the MAC it booted with (Ethernet MAC, or for InfiniBand and
+Omni-Path the 48-bit form iPXE/FlexBoot derive from the port GUID) and by its IPv4 address
+in hex, so both names are returned. Templates only lay the result out; every decision
+(paths, quoting, kernel arguments, file names) is taken here so it can be unit tested.
+
+Stdlib only: the filter plugin, the role's tests and the lab scripts all import it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import (
+    IdentityError,
+    PortGuid,
+    parse_mac,
+)
+
+FABRIC_TYPES = ("infiniband", "omnipath", "ethernet")
+
+# Drivers dracut must load before it brings up the boot interface (rd.driver.pre):
+# a stock installer initrd does not autoload the HCA driver early enough for ip=ib0:dhcp.
+DEFAULT_DRIVER_MODULES = {
+    "infiniband": ["mlx5_ib", "ib_ipoib"],
+    "omnipath": ["hfi1", "ib_ipoib"],
+    "ethernet": [],
+}
+
+# IB/OPA links take seconds to go ACTIVE after the driver loads (subnet manager sweep);
+# dracut's default carrier wait gives up before that.
+DEFAULT_TYPE_KERNEL_ARGS = {
+    "infiniband": ["rd.net.timeout.carrier=60"],
+    "omnipath": ["rd.net.timeout.carrier=60"],
+    "ethernet": [],
+}
+
+DEFAULT_OPTIONS = {
+    "console": ["ttyS0,115200"],
+    "kernel_args": [],
+    "driver_modules": DEFAULT_DRIVER_MODULES,
+    "type_kernel_args": DEFAULT_TYPE_KERNEL_ARGS,
+    "default_kernel_args": ["rd.neednet=1", "ip=dhcp"],
+    "netinstall_path": "/netinstall",
+    "repo_arg": "inst.repo",
+    "http_boot_alias": "/boot",
+    "fetch": "tftp",
+    "default_image": None,
+    "default_server": None,
+}
+
+# Characters GRUB's script lexer passes through unquoted ($ { } ; & | < > quotes and
+# backslash are special; anything else outside this set is quoted to be safe).
+_GRUB_PLAIN = re.compile(r"^[A-Za-z0-9_.,:=/+@%^()-]+$")
+_SERIAL = re.compile(r"^ttyS(\d+)(?:,(\d+))?")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^nfs:|^hd:|^cdrom", re.IGNORECASE)
+
+
+class BootMenuError(ValueError):
+    """Inconsistent boot data (unknown image, duplicate file name, unusable argument)."""
+
+
+def _as_list(value, what):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    raise BootMenuError("%s must be a list of strings, got %r" % (what, value))
+
+
+def options_with_defaults(options=None):
+    opts = dict(DEFAULT_OPTIONS)
+    for key, value in (options or {}).items():
+        if key not in DEFAULT_OPTIONS:
+            raise BootMenuError("unknown boot menu option %r; known: %s"
+                                % (key, ", ".join(sorted(DEFAULT_OPTIONS))))
+        if value is not None or key in ("default_image", "default_server"):
+            opts[key] = value
+    if opts["fetch"] not in ("tftp", "http"):
+        raise BootMenuError("fetch must be tftp or http, got %r" % (opts["fetch"],))
+    return opts
+
+
+def hex_ip(ipv4):
+    """C0A8640B for 192.168.100.11: the name pxelinux and GRUB try after the MAC."""
+    try:
+        return "%08X" % int(ipaddress.IPv4Address(str(ipv4)))
+    except ValueError as exc:
+        raise BootMenuError("not an IPv4 address: %r (%s)" % (ipv4, exc))
+
+
+def boot_mac(interface):
+    """The MAC the firmware boots with on this interface (lowercase, colons)."""
+    itype = interface.get("type", "ethernet")
+    try:
+        if itype in ("infiniband", "omnipath"):
+            guid = interface.get("port_guid")
+            if not guid:
+                raise BootMenuError("interface %s (%s) has no port_guid"
+                                    % (interface.get("name"), itype))
+            return PortGuid.parse(guid).mac48
+        if interface.get("mac"):
+            return parse_mac(interface["mac"])
+    except IdentityError as exc:
+        raise BootMenuError("interface %s: %s" % (interface.get("name"), exc))
+    return None
+
+
+def _dashed(mac):
+    return mac.replace(":", "-").lower()
+
+
+def grub_quote(arg):
+    """Quote one word for a GRUB script line; GRUB removes the quotes before the kernel sees it."""
+    if _GRUB_PLAIN.match(arg):
+        return arg
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+def _check_arg(arg):
+    if not arg or re.search(r"\s", arg):
+        raise BootMenuError("kernel argument %r is empty or contains white space; "
+                            "give each argument as its own list item" % (arg,))
+    return arg
+
+
+def repo_arg(image, server, opts):
+    """inst.repo=http://<server>/netinstall/<repo>, or the URL as given."""
+    repo = image.get("repo")
+    if not repo:
+        return []
+    name = image.get("repo_arg") or opts["repo_arg"]
+    if _URL.match(repo):
+        return ["%s=%s" % (name, repo)]
+    if not server:
+        raise BootMenuError("image repo %r is a path but no boot server address is known "
+                            "(network boot_server or default_server)" % (repo,))
+    path = "/".join(p.strip("/") for p in (opts["netinstall_path"], repo) if p.strip("/"))
+    return ["%s=http://%s/%s" % (name, server, path)]
+
+
+def compose_kernel_args(image, interface=None, server=None, options=None):
+    """The kernel command line (list of words) for one image booted from one interface.
+
+    Order: network bring-up (rd.driver.pre, rd.neednet, ip=), per-fabric arguments, the
+    installer repository, the image's own arguments, global extras, consoles last (the
+    last console= becomes /dev/console). Exact duplicates are dropped, first one wins.
+    """
+    opts = options_with_defaults(options)
+    args = []
+    if interface is None:
+        args += _as_list(opts["default_kernel_args"], "default_kernel_args")
+    else:
+        itype = interface.get("type", "ethernet")
+        mods = _as_list((opts["driver_modules"] or {}).get(itype), "driver_modules.%s" % itype)
+        mods += [m for m in _as_list(image.get("driver_modules"), "driver_modules") if m not in mods]
+        if mods:
+            args.append("rd.driver.pre=" + ",".join(mods))
+        args.append("rd.neednet=1")
+        args.append("ip=%s:dhcp" % interface["name"])
+        args += _as_list((opts["type_kernel_args"] or {}).get(itype), "type_kernel_args.%s" % itype)
+    args += repo_arg(image, server, opts)
+    args += _as_list(image.get("kernel_args"), "kernel_args")
+    args += _as_list(opts["kernel_args"], "kernel_args")
+    args += ["console=" + c for c in _as_list(opts["console"], "console")]
+    seen, out = set(), []
+    for arg in args:
+        if arg not in seen:
+            seen.add(arg)
+            out.append(_check_arg(arg))
+    return out
+
+
+def _serial(opts):
+    for con in reversed(_as_list(opts["console"], "console")):
+        m = _SERIAL.match(con)
+        if m:
+            return {"unit": int(m.group(1)), "speed": int(m.group(2) or 115200)}
+    return None
+
+
+def _image_paths(path, server, opts):
+    """Path forms of one file under the TFTP root: GRUB (tftp or http) and pxelinux (::)."""
+    rel = str(path).lstrip("/")
+    if opts["fetch"] == "http":
+        if not server:
+            raise BootMenuError("fetch=http needs a boot server address for %s" % rel)
+        alias = "/" + opts["http_boot_alias"].strip("/") if opts["http_boot_alias"].strip("/") else ""
+        grub = "(http,%s)%s/%s" % (server, alias, rel)
+    else:
+        grub = "/" + rel
+    return {"grub": grub, "pxelinux": "::/" + rel}
+
+
+def _entry(name, images, interface, server, opts):
+    if name not in images:
+        raise BootMenuError("boot image %r is not defined in fabric_boot_images (defined: %s)"
+                            % (name, ", ".join(sorted(images)) or "none"))
+    image = images[name] or {}
+    for key in ("kernel", "initrd"):
+        if not image.get(key):
+            raise BootMenuError("boot image %r has no %s" % (name, key))
+    args = compose_kernel_args(image, interface, server, opts)
+    title = str(image.get("title") or name)
+    kernel = _image_paths(image["kernel"], server, opts)
+    initrd = _image_paths(image["initrd"], server, opts)
+    return {
+        "id": name,
+        "label": re.sub(r"[^A-Za-z0-9_.-]", "_", name),
+        "title": title,
+        "grub_title": "'" + title.replace("'", "'\\''") + "'",
+        "kernel": grub_quote(kernel["grub"]),
+        "initrd": grub_quote(initrd["grub"]),
+        "pxelinux_kernel": kernel["pxelinux"],
+        "pxelinux_initrd": initrd["pxelinux"],
+        "args": args,
+        "cmdline": " ".join(args),
+        "grub_cmdline": " ".join(grub_quote(a) for a in args),
+    }
+
+
+def _entries(first, images, interface, server, opts):
+    order = [first] + sorted(n for n in images if n != first)
+    return [_entry(n, images, interface, server, opts) for n in order]
+
+
+def _menu_name(host, iface):
+    return re.sub(r"[^A-Za-z0-9_-]", "_", "%s-%s" % (host, iface))
+
+
+def node_menus(nodes, networks, images, host_images=None, options=None):
+    """One menu per network-bootable interface of every node.
+
+    nodes: fabric_nodes ({host: [interface, ...]}); networks: fabric_networks;
+    images: fabric_boot_images; host_images: {host: image name} (per-host fabric_boot_image).
+    The image is the interface's boot_image, else the host's, else its network's, else
+    options.default_image; an interface with none of these, no MAC and no IPv4 gets no menu.
+    """
+    opts = options_with_defaults(options)
+    networks = networks or {}
+    images = images or {}
+    host_images = host_images or {}
+    menus, owners = [], {}
+    for host in sorted(nodes or {}):
+        for iface in nodes[host] or []:
+            if not isinstance(iface, dict) or not iface.get("name"):
+                raise BootMenuError("host %s: every interface needs a name, got %r" % (host, iface))
+            itype = iface.get("type", "ethernet")
+            if itype not in FABRIC_TYPES:
+                raise BootMenuError("host %s interface %s: type %r is not one of %s"
+                                    % (host, iface["name"], itype, ", ".join(FABRIC_TYPES)))
+            net = networks.get(iface.get("network")) or {}
+            image = (iface.get("boot_image") or host_images.get(host) or net.get("boot_image")
+                     or opts["default_image"])
+            if not image:
+                continue
+            mac = boot_mac(iface)
+            ipv4 = iface.get("ipv4")
+            if not mac and not ipv4:
+                continue
+            server = net.get("boot_server") or opts["default_server"]
+            grub_files, pxe_files = [], []
+            if mac:
+                grub_files.append("grub.cfg-01-" + _dashed(mac))
+                pxe_files.append("01-" + _dashed(mac))
+            if ipv4:
+                grub_files.append("grub.cfg-" + hex_ip(ipv4))
+                pxe_files.append(hex_ip(ipv4))
+            name = _menu_name(host, iface["name"])
+            for f in grub_files:
+                if f in owners:
+                    raise BootMenuError("%s and %s would both boot from %s (same MAC or IPv4)"
+                                        % (owners[f], name, f))
+                owners[f] = name
+            menus.append({
+                "name": name,
+                "host": host,
+                "interface": iface["name"],
+                "type": itype,
+                "mac": mac,
+                "ipv4": ipv4,
+                "network": iface.get("network"),
+                "server": server,
+                "image": image,
+                "grub_files": grub_files,
+                "pxelinux_files": pxe_files,
+                "serial": _serial(opts),
+                "default": _entry(image, images, iface, server, opts)["label"],
+                "entries": _entries(image, images, iface, server, opts),
+            })
+    return menus
+
+
+def default_menu(networks, images, options=None):
+    """The menu for firmware that finds no per-node file: every image, generic DHCP arguments."""
+    opts = options_with_defaults(options)
+    images = images or {}
+    networks = networks or {}
+    default = opts["default_image"]
+    if default is None:
+        named = sorted({(n or {}).get("boot_image") for n in networks.values()} - {None})
+        default = named[0] if named else (sorted(images)[0] if images else None)
+    server = opts["default_server"]
+    if not server:
+        # the server of a network that boots the default image, else of the first network by name
+        for want_image in (True, False):
+            for name in sorted(networks):
+                net = networks[name] or {}
+                if net.get("boot_server") and (not want_image or net.get("boot_image") == default):
+                    server = net["boot_server"]
+                    break
+            if server:
+                break
+    entries = _entries(default, images, None, server, opts) if default else []
+    return {
+        "name": "default",
+        "server": server,
+        "image": default,
+        "serial": _serial(opts),
+        "default": entries[0]["label"] if entries else None,
+        "entries": entries,
+    }

@@ -1,0 +1,317 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fabric.boot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: initrd
+short_description: Add, replace and remove kernel modules and files in an initrd
+version_added: 0.1.0
+description:
+  - Changes an initramfs image in one pass on the managed host, without unpacking it to disk.
+  - Reads every archive of the file, so an uncompressed early microcode archive in front of the
+    compressed main archive is kept byte-identical and the main archive is not missed.
+  - Adds kernel modules by name with their dependency closure (from the source tree's
+    C(modules.dep), or each module's own C(depends) field for a directory of loose C(.ko) files),
+    replaces copies already in the image whatever their suffix (C(.ko), C(.ko.xz), C(.ko.zst)),
+    compresses added modules the way the image does, and runs C(depmod -b) for the image kernel.
+  - Paths are resolved through symbolic links in the image (dracut and initramfs-tools images
+    have C(lib -> usr/lib)).
+  - The output is deterministic (sorted entries, root:root, mtime 0) and written atomically.
+    A small manifest archive at the end of the file (C(etc/fabric-boot/initrd-manifest.json))
+    records the request, so a rerun with the same request reports C(changed=false) without
+    decompressing the image.
+  - See docs/initrd.md in the collection for the file layout, the two write modes and the pitfalls.
+author:
+  - fabric.boot contributors
+options:
+  src:
+    description: The initrd to read (gzip, xz, lzma, zstd, bzip2, lz4 or uncompressed, possibly
+      several concatenated archives).
+    type: path
+    required: true
+  dest:
+    description: Where to write the result. Defaults to O(src) (changed in place).
+    type: path
+  mode:
+    description:
+      - V(rewrite) writes one new compressed archive after the early archives.
+      - V(append) keeps the original bytes and appends one small compressed archive holding the
+        added and replaced modules, the files and the regenerated C(modules.dep*); the kernel
+        unpacks archives in order and later members win. A previous appended archive written by
+        this module is replaced, not stacked.
+      - In V(append) mode removed modules cannot disappear from the earlier archive; they are
+        overwritten with empty files, left out of C(modules.dep*) and listed with C(blacklist) and
+        C(install <module> /bin/false) in C(etc/modprobe.d/fabric-boot-removed.conf).
+    type: str
+    choices: [rewrite, append]
+    default: rewrite
+  add_modules:
+    description: Module names to add with their dependencies. V(-) and V(_) are equivalent.
+    type: list
+    elements: str
+    default: []
+  module_source:
+    description: A kernel's C(/lib/modules/<kver>) tree, or a directory searched recursively for
+      C(.ko), C(.ko.xz), C(.ko.zst) and C(.ko.gz) files (such as a vendor driver package's
+      C(extra/) directory). Required with O(add_modules).
+    type: path
+  remove_modules:
+    description: Module names to remove (every copy, whatever its suffix). Names absent from
+      the image are ignored.
+    type: list
+    elements: str
+    default: []
+  files:
+    description: Arbitrary files to put in the image (firmware, configs).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest:
+        description: Path inside the image.
+        type: str
+        required: true
+      src:
+        description: File on the managed host to copy. Mutually exclusive with O(files[].content).
+        type: path
+      content:
+        description: Text content. Mutually exclusive with O(files[].src).
+        type: str
+      mode:
+        description: Octal permission string.
+        type: str
+        default: '0644'
+  modules_load:
+    description:
+      - Writes C(etc/modules-load.d/<name>.conf) listing O(modules_load[].modules).
+      - On initramfs-tools images, which do not read C(modules-load.d), the names are also added
+        to C(conf/modules).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: File name without C(.conf).
+        type: str
+        required: true
+      modules:
+        description: Module names, one per line.
+        type: list
+        elements: str
+        required: true
+  modprobe_conf:
+    description: Writes C(etc/modprobe.d/<name>.conf) with O(modprobe_conf[].lines).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: File name without C(.conf).
+        type: str
+        required: true
+      lines:
+        description: Lines of the file (C(options ...), C(blacklist ...), C(softdep ...)).
+        type: list
+        elements: str
+        required: true
+  compression:
+    description: Compression of the written archive. V(auto) keeps the compression of the
+      image's main archive. xz output uses C(--check=crc32), which the kernel needs.
+    type: str
+    choices: [auto, gzip, xz, lzma, zstd, bzip2, lz4, none]
+    default: auto
+  compression_level:
+    description: Compression level. Defaults are gzip 9, xz 6, lzma 6, zstd 9, bzip2 9, lz4 9.
+    type: int
+  force_vermagic:
+    description: Add modules whose vermagic names another kernel release than the image's.
+    type: bool
+    default: false
+  depmod:
+    description: Regenerate C(modules.dep*) with C(depmod -b) when modules change.
+    type: bool
+    default: true
+  backup:
+    description: Keep a copy of O(dest) before replacing it.
+    type: bool
+    default: false
+requirements:
+  - depmod (kmod) on the managed host when modules change and O(depmod=true).
+  - zstd or lz4 for images in those formats; pigz and xz are used for speed when present.
+notes:
+  - Same inputs give byte-identical output on the same host; pigz and gzip (or xz and the
+    Python fallback) produce different bytes, so hosts with different tools may differ.
+  - A rerun is recognised as a no-op from the manifest; the manifest also records the sha256 of
+    everything before it, so a file edited by hand is rebuilt.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Lists the image entries before and after (path, mode, size; sha256 for changed ones).
+"""
+
+EXAMPLES = r"""
+- name: Put Omni-Path drivers from the vendor package into a RHEL installer initrd
+  fabric.boot.initrd:
+    src: /srv/iso/rhel95/images/pxeboot/initrd.img
+    dest: /var/lib/tftpboot/images/rhel95/initrd.img
+    module_source: /lib/modules/5.14.0-503.11.1.el9_5.x86_64/extra/opxs-kernel-updates
+    add_modules: [hfi1, rdmavt]
+    modules_load:
+      - name: ib_ipoib
+        modules: [ib_ipoib]
+
+- name: Add InfiniBand modules from the kernel tree, fast path (append)
+  fabric.boot.initrd:
+    src: /var/lib/tftpboot/images/debian12/initrd.img
+    mode: append
+    module_source: /lib/modules/6.1.0-56-amd64
+    add_modules: [ib_ipoib, mlx5_ib]
+    modprobe_conf:
+      - name: ipoib
+        lines: ["options ib_ipoib send_queue_size=256"]
+
+- name: Drop a module and recompress with zstd
+  fabric.boot.initrd:
+    src: /boot/initrd.img-6.1.0-56-amd64
+    dest: /var/lib/tftpboot/images/debian12/initrd.img
+    remove_modules: [mlx4_ib]
+    compression: zstd
+    compression_level: 3
+    backup: true
+"""
+
+RETURN = r"""
+kernel_version:
+  description: Kernel release of the image (from its C(lib/modules) directory).
+  returned: always
+  type: str
+  sample: 6.1.0-56-amd64
+compression:
+  description: Compression of the written archive.
+  returned: always
+  type: str
+  sample: zstd
+mode:
+  description: The write mode used.
+  returned: always
+  type: str
+  sample: rewrite
+archives:
+  description: The archives of the result (of O(src) in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{offset: 0, size: 31300000, compression: zstd, role: main},
+           {offset: 31300000, size: 2100, compression: zstd, role: manifest}]
+modules_added:
+  description: Every module placed (explicit ones and the dependency closure).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: hfi1, path: usr/lib/modules/6.1.0-56-amd64/kernel/drivers/infiniband/hw/hfi1/hfi1.ko,
+            explicit: true, required_by: null, source: /lib/modules/6.1.0-56-amd64/kernel/drivers/infiniband/hw/hfi1/hfi1.ko,
+            vermagic: 6.1.0-56-amd64 SMP preempt mod_unload modversions}]
+modules_replaced:
+  description: Added modules that replaced a different copy in the image.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: hfi1, path: usr/lib/modules/5.14.0/kernel/drivers/infiniband/hw/hfi1/hfi1.ko.xz,
+            replaced: [usr/lib/modules/5.14.0/kernel/drivers/infiniband/hw/hfi1/hfi1.ko.xz]}]
+modules_removed:
+  description: Removed modules and the paths they had.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: mlx4_ib, paths: [usr/lib/modules/6.1.0-56-amd64/kernel/drivers/infiniband/hw/mlx4/mlx4_ib.ko]}]
+files_added:
+  description: Image paths written from O(files), O(modules_load) and O(modprobe_conf).
+  returned: always
+  type: list
+  elements: str
+  sample: [etc/modules-load.d/ib_ipoib.conf]
+size_before:
+  description: Size of O(dest) before the change, null when it did not exist.
+  returned: always
+  type: int
+size_after:
+  description: Size of the result (null in check mode).
+  returned: always
+  type: int
+sha256:
+  description: sha256 of the result (null in check mode).
+  returned: always
+  type: str
+backup_file:
+  description: The backup copy of O(dest), when O(backup=true) and the file changed.
+  returned: always
+  type: str
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.surgery import run
+
+ARGUMENT_SPEC = dict(
+    src=dict(type="path", required=True),
+    dest=dict(type="path"),
+    mode=dict(type="str", choices=["rewrite", "append"], default="rewrite"),
+    add_modules=dict(type="list", elements="str", default=[]),
+    module_source=dict(type="path"),
+    remove_modules=dict(type="list", elements="str", default=[]),
+    files=dict(type="list", elements="dict", default=[], options=dict(
+        dest=dict(type="str", required=True),
+        src=dict(type="path"),
+        content=dict(type="str"),
+        mode=dict(type="str", default="0644"),
+    ), mutually_exclusive=[["src", "content"]], required_one_of=[["src", "content"]]),
+    modules_load=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        modules=dict(type="list", elements="str", required=True),
+    )),
+    modprobe_conf=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        lines=dict(type="list", elements="str", required=True),
+    )),
+    compression=dict(type="str", default="auto",
+                     choices=["auto", "gzip", "xz", "lzma", "zstd", "bzip2", "lz4", "none"]),
+    compression_level=dict(type="int"),
+    force_vermagic=dict(type="bool", default=False),
+    depmod=dict(type="bool", default=True),
+    backup=dict(type="bool", default=False),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                           required_by=dict(add_modules=["module_source"]))
+    try:
+        result = run(module.params, check_mode=module.check_mode, want_diff=module._diff,
+                     backup_func=module.backup_local,
+                     commit_func=lambda tmp, dest: module.atomic_move(tmp, dest))
+    except InitrdError as exc:
+        extra = {}
+        if exc.field is not None:
+            extra = {"field": exc.field, "value": exc.value}
+        module.fail_json(msg=exc.msg, **extra)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="initrd surgery failed: %s" % exc, exception=traceback.format_exc())
+    warnings = result.pop("warnings", [])
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,296 @@
+"""Real DHCP exchanges against the configuration the dhcp_server role writes.
+
+1. render.yml runs the real role (packages and service off, files redirected to a temp dir)
+   on inventory.yml, three times: Debian with deny unknown-clients, Debian with unknown clients
+   allowed and Secure Boot, and RedHat. The role's own validate: runs dhcpd -t on each file.
+2. A network namespace of our own (two bridges, veth pairs, no default route) runs the real
+   dhcpd (dhcpd -4 -f -d) on each Debian file in turn.
+3. dhcp_client.py sends the DISCOVER and REQUEST that each kind of boot client puts on the
+   wire (FlexBoot, RFC 4390, RHEL dhclient, iPXE, plain Ethernet firmware, an installed OS) with
+   architecture 0, 7, 9, 11 and 16, and the replies are checked: reserved address, next-server
+   (siaddr), boot file, HTTPClient echo, and no answer at all for an unknown client when
+   deny unknown-clients is on.
+
+Needs root, dhcpd (isc-dhcp-server), iproute2 and scapy in the venv. Expected values are written
+out here by hand from the GUIDs and MACs in inventory.yml, not computed by the collection.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+NS = "fbdhcpt"
+DHCPD = shutil.which("dhcpd") or "/usr/sbin/dhcpd"
+
+# From inventory.yml.
+GUID1 = "0002c903000c7811"           # node001 ib0, 192.168.100.11
+GUID1_MAC48 = "0002c90c7811"         # GUID bytes 3 and 4 dropped, as iPXE/FlexBoot show ${mac}
+GUID3 = "00117501017a1234"           # node003 hfi1_0 (Omni-Path), 192.168.100.13
+GUID3_MAC48 = "0011757a1234"
+FLEXBOOT_PREFIX = "ff" "00000000" "0002" "000002c9" "00"   # RFC 4390/4361: IAID 0, DUID-EN 713
+NODE002_MAC = "525400123456"         # 192.168.100.12
+NODE004_MAC = "525400000402"         # 10.99.0.14 on network mgmt (br1)
+UNKNOWN_MAC = "525400999999"
+
+FILE_BIOS = "pxelinux/pxelinux.0"
+FILE_EFI = "uefi/grubx64.efi"
+FILE_SHIM = "uefi/shimx64.efi"
+FILE_ARM64 = "uefi/grubaa64.efi"
+
+VENDOR = {
+    0: "PXEClient:Arch:00000:UNDI:002001",
+    7: "PXEClient:Arch:00007:UNDI:003000",
+    9: "PXEClient:Arch:00009:UNDI:003016",
+    11: "PXEClient:Arch:00011:UNDI:003000",
+    16: "HTTPClient:Arch:00016:UNDI:003000",
+}
+
+
+def _mac(hexstr):
+    return ":".join(hexstr[i:i + 2] for i in range(0, len(hexstr), 2))
+
+
+# Each kind of client as it appears on the wire. The Ethernet source address of the frames
+# from IPoIB clients is irrelevant to dhcpd (it reads the BOOTP header); any unicast MAC does.
+CLIENTS = {
+    # Mellanox/NVIDIA FlexBoot: htype 32, hlen 6, option 61 = RFC 4390 DUID form.
+    "flexboot": dict(htype=32, hlen=6, chaddr=GUID1_MAC48, client_id=FLEXBOOT_PREFIX + GUID1,
+                     src_mac="02:00:00:00:01:01", iface="cl0"),
+    # RFC 4390 as written: htype 32, hlen 0, empty chaddr, option 61 = 20 + GUID.
+    "rfc4390": dict(htype=32, hlen=0, chaddr="", client_id="20" + GUID1, src_mac="02:00:00:00:01:02", iface="cl0"),
+    # RHEL dhclient / NetworkManager on IPoIB: htype 32, hlen 8, chaddr = GUID, option 61 = 20 + GUID.
+    "dhclient": dict(htype=32, hlen=8, chaddr=GUID1, client_id="20" + GUID1, src_mac="02:00:00:00:01:03",
+                     iface="cl0"),
+    # Upstream iPXE on an IPoIB port: presents it as Ethernet, option 61 = 01 + the 6-byte ${mac}.
+    "ipxe": dict(htype=1, hlen=6, chaddr=GUID1_MAC48, client_id="01" + GUID1_MAC48, src_mac=_mac(GUID1_MAC48),
+                 iface="cl0"),
+    # Plain Ethernet firmware (OVMF's own PXE sends no option 61).
+    "ethernet": dict(htype=1, hlen=6, chaddr=NODE002_MAC, client_id=None, src_mac=_mac(NODE002_MAC), iface="cl0"),
+}
+
+CASES_DENY = []
+EXPECT_DENY = {}
+
+
+def _case(cases, expect, cid, client, arch, **want):
+    c = dict(client)
+    c["id"] = cid
+    c["arch"] = arch
+    c["vendor_class"] = VENDOR.get(arch) if arch is not None else None
+    cases.append(c)
+    expect[cid] = want
+
+
+for _name, _client in CLIENTS.items():
+    _ip = "192.168.100.12" if _name == "ethernet" else "192.168.100.11"
+    for _arch, _file in ((0, FILE_BIOS), (7, FILE_EFI), (16, "http://192.168.100.1/boot/uefi/grubx64.efi")):
+        _case(CASES_DENY, EXPECT_DENY, "%s-arch%d" % (_name, _arch), _client, _arch,
+              ip=_ip, siaddr="192.168.100.1", file=_file, http=_arch == 16)
+_case(CASES_DENY, EXPECT_DENY, "ethernet-arch9", CLIENTS["ethernet"], 9,
+      ip="192.168.100.12", siaddr="192.168.100.1", file=FILE_EFI)
+_case(CASES_DENY, EXPECT_DENY, "flexboot-arch11", CLIENTS["flexboot"], 11,
+      ip="192.168.100.11", siaddr="192.168.100.1", file=FILE_ARM64)
+# iPXE on Ethernet sends option 61 = 01 + MAC; the host block keyed by hardware address still matches.
+_case(CASES_DENY, EXPECT_DENY, "ethernet-ipxe-arch7", dict(CLIENTS["ethernet"], client_id="01" + NODE002_MAC), 7,
+      ip="192.168.100.12", siaddr="192.168.100.1", file=FILE_EFI)
+# The installed OS (no vendor class, no architecture): address, no boot file.
+_case(CASES_DENY, EXPECT_DENY, "dhclient-os", CLIENTS["dhclient"], None,
+      ip="192.168.100.11", siaddr="192.168.100.1", file="")
+# Omni-Path port, two forms.
+_case(CASES_DENY, EXPECT_DENY, "opa-flexboot-arch7",
+      dict(CLIENTS["flexboot"], chaddr=GUID3_MAC48, client_id=FLEXBOOT_PREFIX + GUID3), 7,
+      ip="192.168.100.13", siaddr="192.168.100.1", file=FILE_EFI)
+_case(CASES_DENY, EXPECT_DENY, "opa-ipxe-arch0",
+      dict(CLIENTS["ipxe"], chaddr=GUID3_MAC48, client_id="01" + GUID3_MAC48, src_mac=_mac(GUID3_MAC48)), 0,
+      ip="192.168.100.13", siaddr="192.168.100.1", file=FILE_BIOS)
+# Second network on br1: its own next-server and HTTP URL.
+_case(CASES_DENY, EXPECT_DENY, "mgmt-ethernet-arch7",
+      dict(CLIENTS["ethernet"], chaddr=NODE004_MAC, src_mac=_mac(NODE004_MAC), iface="cl1"), 7,
+      ip="10.99.0.14", siaddr="10.99.0.1", file=FILE_EFI)
+_case(CASES_DENY, EXPECT_DENY, "mgmt-ethernet-arch16",
+      dict(CLIENTS["ethernet"], chaddr=NODE004_MAC, src_mac=_mac(NODE004_MAC), iface="cl1"), 16,
+      ip="10.99.0.14", siaddr="10.99.0.1", file="http://10.99.0.1/boot/uefi/grubx64.efi", http=True)
+# Unknown clients: no answer at all with deny unknown-clients (fabric0 has a dynamic range).
+_case(CASES_DENY, EXPECT_DENY, "unknown-ethernet-arch7",
+      dict(CLIENTS["ethernet"], chaddr=UNKNOWN_MAC, src_mac=_mac(UNKNOWN_MAC), timeout=2.0), 7, ip=None)
+_case(CASES_DENY, EXPECT_DENY, "unknown-ib-htype32-arch7",
+      dict(CLIENTS["dhclient"], chaddr="0002c90300ffffff", client_id="200002c90300ffffff", timeout=2.0), 7, ip=None)
+
+# Second configuration: unknown clients allowed, Secure Boot on, subnet snippet sets lease time 300.
+CASES_OPEN = []
+EXPECT_OPEN = {}
+_case(CASES_OPEN, EXPECT_OPEN, "unknown-ethernet-arch7",
+      dict(CLIENTS["ethernet"], chaddr=UNKNOWN_MAC, src_mac=_mac(UNKNOWN_MAC)), 7,
+      ip="dynamic", siaddr="192.168.100.1", file=FILE_SHIM, lease_time=300)
+_case(CASES_OPEN, EXPECT_OPEN, "flexboot-arch7", CLIENTS["flexboot"], 7,
+      ip="192.168.100.11", siaddr="192.168.100.1", file=FILE_SHIM)
+_case(CASES_OPEN, EXPECT_OPEN, "flexboot-arch0", CLIENTS["flexboot"], 0,
+      ip="192.168.100.11", siaddr="192.168.100.1", file=FILE_BIOS)
+_case(CASES_OPEN, EXPECT_OPEN, "ethernet-arch16", CLIENTS["ethernet"], 16,
+      ip="192.168.100.12", siaddr="192.168.100.1", file="http://192.168.100.1/boot/uefi/grubx64.efi", http=True)
+
+
+def _run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def _ns(*cmd):
+    return _run(["ip", "-n", NS] + list(cmd))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.fail("the DHCP protocol test needs root (network namespaces, raw sockets)")
+    if not os.path.exists(DHCPD):
+        pytest.fail("dhcpd not found: install isc-dhcp-server (tests/ci/apt-packages.sh)")
+    out = tmp_path_factory.mktemp("render")
+    for variant in ("debian-deny", "debian-open-sb", "redhat"):
+        (out / variant).mkdir()
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, "build", "collections"))
+    env["ANSIBLE_ROLES_PATH"] = os.path.join(ROOT, "roles")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    r = subprocess.run([playbook, "-i", os.path.join(HERE, "inventory.yml"), os.path.join(HERE, "render.yml"),
+                        "-e", "render_root=%s" % out], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def netns():
+    if os.geteuid() != 0:
+        pytest.fail("the DHCP protocol test needs root (network namespaces, raw sockets)")
+    subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+    _run(["ip", "netns", "add", NS])
+    try:
+        _ns("link", "set", "lo", "up")
+        for br, addr, cl in (("br0", "192.168.100.1/24", "cl0"), ("br1", "10.99.0.1/24", "cl1")):
+            _ns("link", "add", br, "type", "bridge")
+            _ns("addr", "add", addr, "dev", br)
+            _ns("link", "set", br, "up")
+            _ns("link", "add", cl, "type", "veth", "peer", "name", cl + "p")
+            _ns("link", "set", cl + "p", "master", br, "up")
+            _ns("link", "set", cl, "up")
+        routes = _ns("route", "show").stdout
+        assert "default" not in routes, routes
+        yield NS
+    finally:
+        subprocess.run(["ip", "netns", "del", NS], capture_output=True)
+
+
+def _serve_and_ask(conf, cases, workdir):
+    """Run dhcpd on conf inside the namespace, send the cases, stop dhcpd; return (results, log)."""
+    leases = workdir / "dhcpd.leases"
+    leases.write_text("")
+    log_path = workdir / "dhcpd.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(["ip", "netns", "exec", NS, DHCPD, "-4", "-f", "-d", "-cf", str(conf),
+                                 "-lf", str(leases), "-pf", str(workdir / "dhcpd.pid"), "br0", "br1"],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while "Server starting service" not in log_path.read_text():
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        r = subprocess.run(["ip", "netns", "exec", NS, sys.executable, os.path.join(HERE, "dhcp_client.py")],
+                           input=json.dumps(cases), capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout), log_path.read_text()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def answers_deny(rendered, netns, tmp_path_factory):
+    return _serve_and_ask(rendered / "debian-deny" / "dhcpd.conf", CASES_DENY, tmp_path_factory.mktemp("deny"))
+
+
+@pytest.fixture(scope="module")
+def answers_open(rendered, netns, tmp_path_factory):
+    return _serve_and_ask(rendered / "debian-open-sb" / "dhcpd.conf", CASES_OPEN, tmp_path_factory.mktemp("open"))
+
+
+def _check(case, want, got, log):
+    where = "%s: %s\n--- dhcpd log ---\n%s" % (case["id"], json.dumps(got), log[-4000:])
+    if want["ip"] is None:
+        assert got["offer"] is None, where
+        return
+    offer, ack = got["offer"], got["ack"]
+    assert offer is not None, where
+    assert ack is not None and ack["message_type"] == 5, where   # 5 = DHCPACK
+    for reply in (offer, ack):
+        if want["ip"] == "dynamic":
+            last = int(reply["yiaddr"].rsplit(".", 1)[1])
+            assert reply["yiaddr"].startswith("192.168.100.") and 200 <= last <= 230, where
+        else:
+            assert reply["yiaddr"] == want["ip"], where
+        assert reply["siaddr"] == want["siaddr"], where
+        assert reply["file"] == want["file"], where
+        # dhcpd answers in the client's own hardware terms (broadcast, since the flag is set).
+        assert (reply["htype"], reply["hlen"]) == (case["htype"], case["hlen"]), where
+        assert reply["eth_dst"] == "ff:ff:ff:ff:ff:ff", where
+        vendor = reply["options"].get("vendor_class_id")
+        if want.get("http"):
+            assert vendor == "HTTPClient", where
+        else:
+            assert vendor is None, where
+        if "lease_time" in want:
+            assert reply["options"].get("lease_time") == want["lease_time"], where
+    assert ack["yiaddr"] == offer["yiaddr"], where
+
+
+@pytest.mark.parametrize("case", CASES_DENY, ids=[c["id"] for c in CASES_DENY])
+def test_deny_unknown_clients_config(case, answers_deny):
+    results, log = answers_deny
+    _check(case, EXPECT_DENY[case["id"]], results[case["id"]], log)
+
+
+@pytest.mark.parametrize("case", CASES_OPEN, ids=[c["id"] for c in CASES_OPEN])
+def test_open_secure_boot_config(case, answers_open):
+    results, log = answers_open
+    _check(case, EXPECT_OPEN[case["id"]], results[case["id"]], log)
+
+
+def test_every_form_of_a_port_got_one_address(answers_deny):
+    results, _ = answers_deny
+    node001 = set(results[c]["ack"]["yiaddr"] for c in results
+                  if c.split("-")[0] in ("flexboot", "rfc4390", "dhclient", "ipxe") and results[c]["ack"])
+    assert node001 == {"192.168.100.11"}
+
+
+def test_rendered_files(rendered):
+    deny = (rendered / "debian-deny" / "dhcpd.conf").read_text()
+    open_sb = (rendered / "debian-open-sb" / "dhcpd.conf").read_text()
+    assert "deny unknown-clients;" in deny and "deny unknown-clients;" not in open_sb
+    assert "ping-check false;" in deny           # the global snippet, verbatim
+    assert "  default-lease-time 300;" in open_sb  # the subnet snippet, verbatim, inside the subnet
+    # Host block names are unique (dhcpd would refuse duplicates; the role must never emit any).
+    names = [line.split()[1] for line in deny.splitlines() if line.startswith("host ")]
+    assert len(names) == len(set(names)) == 8, names
+    default = (rendered / "debian-deny" / "isc-dhcp-server").read_text()
+    assert 'INTERFACESv4="br0 br1"' in default
+    assert "DHCPDv4_CONF=%s" % (rendered / "debian-deny" / "dhcpd.conf") in default
+
+
+def test_redhat_rendering_passes_dhcpd(rendered):
+    conf = rendered / "redhat" / "dhcpd.conf"
+    r = subprocess.run([DHCPD, "-t", "-cf", str(conf)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    dropin = (rendered / "redhat" / "dhcpd.service.d" / "fabric-boot.conf").read_text()
+    assert "ExecStart=\n" in dropin
+    assert "-user dhcpd -group dhcpd --no-pid ib0\n" in dropin
+    assert "deny unknown-clients;" in conf.read_text()

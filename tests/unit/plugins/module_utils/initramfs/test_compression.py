@@ -1,0 +1,69 @@
+"""Detection and stream boundaries for every format, checked against the real tools."""
+import subprocess
+
+import pytest
+
+import builders
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs import compression
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
+
+PAYLOAD = b"070701" + bytes(range(256)) * 4000
+
+FORMATS = ["gzip", "xz", "lzma", "zstd", "bzip2", "lz4"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_stream_end_is_found_with_data_after_it(fmt):
+    first = builders.compress(PAYLOAD, fmt)
+    assert compression.detect(first) == fmt
+    # What follows must not be swallowed: the kernel starts the next archive there.
+    following = builders.compress(b"second", "gzip") if fmt != "lz4" else b"\0\0\0\0070701"
+    data = first + following
+    out, end = compression.decompress_stream(data, 0, fmt, "test")
+    assert bytes(out) == PAYLOAD
+    assert end == len(first)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_our_compressor_output_is_read_by_the_real_tool(fmt):
+    data = compression.compress_bytes(PAYLOAD, fmt)
+    assert builders.decompress(data, fmt) == PAYLOAD
+    assert compression.compress_bytes(PAYLOAD, fmt) == data
+
+
+def test_xz_output_uses_crc32_for_the_kernel():
+    data = compression.compress_bytes(PAYLOAD, "xz")
+    listing = subprocess.run(["xz", "--robot", "--list", "-"], input=data, stdout=subprocess.PIPE,
+                             check=True).stdout.decode()
+    assert "CRC32" in listing
+
+
+def test_lz4_output_is_the_legacy_format():
+    assert compression.compress_bytes(PAYLOAD, "lz4")[:4] == b"\x02\x21\x4c\x18"
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "xz", "zstd", "bzip2"])
+def test_truncated_stream_is_an_error(fmt):
+    data = builders.compress(PAYLOAD, fmt)
+    with pytest.raises(InitrdError, match="(truncated|corrupt) .*in image.img"):
+        compression.decompress_stream(data[:len(data) // 2], 0, fmt, "image.img")
+
+
+def test_detect_unknown_and_lzo():
+    assert compression.detect(b"hello world") is None
+    assert compression.detect(b"\x89LZO\x00\r\n") == "lzo"
+    assert compression.detect(b"070701") == "none"
+
+
+def test_level_out_of_range():
+    with pytest.raises(InitrdError, match="compression_level=42 is out of range for gzip"):
+        compression.check_level("gzip", 42)
+
+
+@pytest.mark.parametrize("suffix", [".ko.xz", ".ko.zst", ".ko.gz"])
+def test_module_compression_round_trip(suffix):
+    elf = builders.elf_module("x")
+    packed = compression.compress_module(elf, suffix, "x" + suffix)
+    assert compression.decompress_module(packed, suffix, "x" + suffix) == elf
+    fmt = {".ko.xz": "xz", ".ko.zst": "zstd", ".ko.gz": "gzip"}[suffix]
+    assert builders.decompress(packed, fmt) == elf
