@@ -28,7 +28,7 @@ description:
     decompressing the image.
   - See docs/initrd.md in the collection for the file layout, the two write modes and the pitfalls.
 author:
-  - fabric.boot contributors
+  - fabric.boot contributors (@fabric-boot)
 options:
   src:
     description: The initrd to read (gzip, xz, lzma, zstd, bzip2, lz4 or uncompressed, possibly
@@ -151,8 +151,11 @@ notes:
     everything before it, so a file edited by hand is rebuilt.
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
+    details: Reads and plans everything (errors are reported) but compresses and writes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode).
     support: full
     details: Lists the image entries before and after (path, mode, size; sha256 for changed ones).
 """
@@ -294,12 +297,11 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           required_by=dict(add_modules=["module_source"]))
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
         result = run(module.params, check_mode=module.check_mode, want_diff=module._diff,
                      backup_func=module.backup_local,
-                     commit_func=lambda tmp, dest: module.atomic_move(tmp, dest))
+                     commit_func=module.atomic_move)
     except InitrdError as exc:
         extra = {}
         if exc.field is not None:

@@ -17,7 +17,8 @@ import shutil
 import subprocess
 import tempfile
 
-from ansible_collections.fabric.boot.plugins.module_utils.initramfs.compression import module_suffix
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.compression import (
+    module_suffix, scratch_dir)
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
 
 # Inputs depmod reads but never rewrites.
@@ -34,7 +35,8 @@ def run_depmod(entries, modules_root, kver):
                           "depmod", True)
     prefix = modules_root + "/"
     existing = set()
-    tmp = tempfile.mkdtemp(prefix="fabric-boot-depmod-")
+    need = sum(len(e.data) for n, e in entries.items() if n.startswith(prefix))
+    tmp = tempfile.mkdtemp(prefix="fabric-boot-depmod-", dir=scratch_dir(need))
     try:
         # Newer kmod builds look in usr/lib/modules, older in lib/modules: give both.
         moddir = os.path.join(tmp, "usr", "lib", "modules", kver)

@@ -81,7 +81,7 @@ def read_archives(data, where):
             cpio._share_link_data(entries)  # pylint: disable=protected-access
         else:
             payload, end = compression.decompress_stream(view, pos, fmt, label)
-            if not bytes(payload[:6]) in cpio.MAGICS:
+            if bytes(payload[:6]) not in cpio.MAGICS:
                 raise InitrdError("%s is not an initrd: the %s data in %s does not hold a cpio "
                                   "archive" % (where, fmt, label))
             entries = cpio.parse_all(payload, 0, label)

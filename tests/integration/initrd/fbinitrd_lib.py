@@ -70,9 +70,11 @@ def magic_of(data):
 
 # ---------------------------------------------------------------------------- building images
 def build_dracut(out, compression, tmpdir, extra=()):
-    """A small real dracut image for Debian's kernel: shell init (no systemd), host-only kernel modules."""
+    """A small real dracut image for Debian's kernel (about 22 MB unpacked): dracut's shell init
+    (no systemd), udev, kmod and a few host-only drivers with modules.dep; no InfiniBand."""
     cmd = ["dracut", "--kver", KVER, "--force", "--no-hostonly-cmdline", "--hostonly",
-           "-m", "base kernel-modules", f"--{compression}", "--tmpdir", tmpdir, *extra, out]
+           "-m", "base", "--add-drivers", "virtio_pci virtio_blk crc32_generic",
+           f"--{compression}", "--tmpdir", tmpdir, *extra, out]
     run(cmd)
     return out
 

@@ -1,0 +1,414 @@
+"""End-to-end surgery on synthetic images built with GNU cpio and the real compressors."""
+import hashlib
+import os
+import subprocess
+
+import pytest
+
+import builders
+from builders import KVER, MODROOT
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs import image, surgery
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
+
+IPOIB = MODROOT + "/kernel/drivers/infiniband/ulp/ipoib/ib_ipoib.ko"
+IB_CM = MODROOT + "/kernel/drivers/infiniband/core/ib_cm.ko"
+IB_CORE = MODROOT + "/kernel/drivers/infiniband/core/ib_core.ko"
+DUMMY = MODROOT + "/kernel/drivers/net/dummy.ko"
+
+
+@pytest.fixture
+def env(tmp_path):
+    src = str(tmp_path / "initrd.img")
+    builders.make_image(src, "gzip")
+    tree = builders.source_tree(str(tmp_path / "src" / KVER))
+    return tmp_path, src, tree
+
+
+def run(initrd, **params):
+    params.setdefault("src", initrd)
+    check = params.pop("_check", False)
+    diff = params.pop("_diff", False)
+    return surgery.run(params, check_mode=check, want_diff=diff)
+
+
+def read_tree(path):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    archives = image.read_archives(data, path)
+    return data, archives, image.Tree(archives).entries
+
+
+def sha(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def test_adds_closure_and_depmod_resolves_through_lib_symlink(env):
+    tmp, src, tree = env
+    dest = str(tmp / "out.img")
+    result = run(src, dest=dest, add_modules=["ib-ipoib"], module_source=tree)
+    assert result["changed"] and result["kernel_version"] == KVER
+    assert [(m["name"], m["explicit"]) for m in result["modules_added"]] == [
+        ("ib_ipoib", True), ("ib_cm", False), ("ib_core", False)]
+    names = builders.list_image(open(dest, "rb").read(), "gzip")
+    assert IPOIB in names and IB_CM in names
+    # Resolved through lib -> usr/lib: nothing was written under a real lib/ directory.
+    assert not any(n.startswith("lib/") for n in names)
+    out = builders.extract(open(dest, "rb").read(), "gzip", str(tmp / "x"))
+    moddep = open(os.path.join(out, MODROOT, "modules.dep")).read()
+    assert "kernel/drivers/infiniband/ulp/ipoib/ib_ipoib.ko:" in moddep
+    assert os.path.exists(os.path.join(out, MODROOT, "modules.dep.bin"))
+    assert os.readlink(os.path.join(out, "lib")) == "usr/lib"
+    # Hard links survive the rewrite (busybox applets).
+    assert os.stat(os.path.join(out, "bin/sh")).st_ino == os.stat(os.path.join(out, "bin/busybox")).st_ino
+    _data, archives, _entries = read_tree(dest)
+    assert [a.describe()["role"] for a in archives] == ["main", "manifest"]
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "xz", "lzma", "zstd", "bzip2", "lz4", "none"])
+def test_each_compression_is_kept(tmp_path, fmt):
+    src = str(tmp_path / "initrd.img")
+    builders.make_image(src, fmt)
+    tree = builders.source_tree(str(tmp_path / "src" / KVER))
+    result = run(src, dest=str(tmp_path / "out.img"), add_modules=["ib_ipoib"], module_source=tree,
+                 compression_level=1 if fmt not in ("none",) else None)
+    assert result["compression"] == fmt
+    data, archives, entries = read_tree(str(tmp_path / "out.img"))
+    assert [a.compression for a in archives] == [fmt, fmt]
+    assert IPOIB in entries and "etc/fabric-boot/initrd-manifest.json" not in (
+        e.name for e in archives[0].entries)
+    main = data[:archives[0].end]
+    # The real tool reads the main archive on its own.
+    assert IPOIB in builders.list_image(main, fmt)
+
+
+def test_compression_can_be_changed(env):
+    tmp, src, tree = env
+    result = run(src, dest=str(tmp / "out.img"), compression="xz", add_modules=["ib_cm"],
+                 module_source=tree)
+    assert result["compression"] == "xz"
+    data = open(str(tmp / "out.img"), "rb").read()
+    assert data[:6] == b"\xfd7zXZ\x00"
+    assert IB_CM in builders.list_image(data, "xz")
+
+
+def test_early_cpio_is_kept_byte_identical(tmp_path):
+    src = str(tmp_path / "initrd.img")
+    early = builders.make_image(src, "zstd", early={
+        "kernel/x86/microcode/GenuineIntel.bin": b"\x01microcode" * 50})
+    tree = builders.source_tree(str(tmp_path / "src" / KVER))
+    dest = str(tmp_path / "out.img")
+    result = run(src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)
+    data = open(dest, "rb").read()
+    assert data[:len(early)] == early
+    assert [a["role"] for a in result["archives"]] == ["early", "main", "manifest"]
+    # The pitfall: cpio on the whole file stops after the microcode.
+    only_early = subprocess.run(["cpio", "--quiet", "-t"], input=data, stdout=subprocess.PIPE,
+                                check=True).stdout.decode()
+    assert "kernel/x86/microcode/GenuineIntel.bin" in only_early and "init" not in only_early.split()
+    assert IPOIB in builders.list_image(data, "zstd", skip=len(early))
+
+
+def test_modules_dep_closure_brings_helpers_modinfo_does_not_name(env):
+    tmp, src, tree = env
+    result = run(src, dest=str(tmp / "out.img"), add_modules=["mlx5_ib"], module_source=tree)
+    assert [m["name"] for m in result["modules_added"]] == ["mlx5_ib", "mlxfw", "ib_core"]
+
+
+def test_modinfo_depends_closure_for_a_driver_directory(env):
+    tmp, src, _tree = env
+    vendor = str(tmp / "extra" / "opxs-kernel-updates")
+    builders.stage(vendor, {
+        "hfi1.ko": builders.elf_module("hfi1", depends=["rdmavt", "ib_core"]),
+        "rdmavt.ko": builders.elf_module("rdmavt", depends=["ib_core"]),
+    })
+    result = run(src, dest=str(tmp / "out.img"), add_modules=["hfi1"], module_source=vendor)
+    paths = dict((m["name"], m["path"]) for m in result["modules_added"])
+    assert paths == {"hfi1": MODROOT + "/updates/hfi1.ko", "rdmavt": MODROOT + "/updates/rdmavt.ko"}
+    _data, _archives, entries = read_tree(str(tmp / "out.img"))
+    moddep = bytes(entries[MODROOT + "/modules.dep"].data).decode()
+    assert "updates/hfi1.ko:" in moddep
+
+
+def test_dependency_missing_everywhere_is_an_error(env):
+    tmp, src, _tree = env
+    vendor = str(tmp / "vendor")
+    builders.stage(vendor, {"hfi1.ko": builders.elf_module("hfi1", depends=["rdmavt"])})
+    with pytest.raises(InitrdError, match="hfi1 depends on rdmavt, which is neither"):
+        run(src, dest=str(tmp / "out.img"), add_modules=["hfi1"], module_source=vendor)
+
+
+@pytest.mark.parametrize("suffix,fmt", [(".ko.xz", "xz"), (".ko.zst", "zstd")])
+def test_inbox_copy_is_replaced_in_place_with_its_suffix(tmp_path, suffix, fmt):
+    src = str(tmp_path / "initrd.img")
+    files = builders.base_files(suffix)
+    # A second, stale copy elsewhere must go too, or depmod would pick one of two.
+    files[MODROOT + "/updates/ib_core.ko"] = builders.elf_module("ib_core")
+    builders.make_image(src, "gzip", files=files)
+    tree = builders.source_tree(str(tmp_path / "src" / KVER))
+    dest = str(tmp_path / "out.img")
+    result = run(src, dest=dest, add_modules=["ib_cm"], module_source=tree)
+    replaced = dict((m["name"], m) for m in result["modules_replaced"])
+    assert replaced["ib_core"]["path"] == IB_CORE[:-3] + suffix
+    assert sorted(replaced["ib_core"]["replaced"]) == [IB_CORE[:-3] + suffix,
+                                                       MODROOT + "/updates/ib_core.ko"]
+    _data, _archives, entries = read_tree(dest)
+    assert MODROOT + "/updates/ib_core.ko" not in entries
+    source_elf = open(os.path.join(tree, "kernel/drivers/infiniband/core/ib_core.ko"), "rb").read()
+    assert builders.decompress(bytes(entries[IB_CORE[:-3] + suffix].data), fmt) == source_elf
+    # A module new to the image is compressed like the image's modules.
+    assert builders.decompress(bytes(entries[IB_CM[:-3] + suffix].data), fmt)[:4] == b"\x7fELF"
+
+
+def test_vermagic_mismatch_is_refused_unless_forced(tmp_path):
+    src = str(tmp_path / "initrd.img")
+    builders.make_image(src, "gzip")
+    tree = builders.source_tree(str(tmp_path / "src" / "5.14.0-503.el9.x86_64"),
+                                vermagic="5.14.0-503.el9.x86_64 SMP mod_unload")
+    before = sha(src)
+    with pytest.raises(InitrdError, match=r"module ib_ipoib .* was built for kernel "
+                                          r"5.14.0-503.el9.x86_64 .* image kernel is 6.1.0-test") as exc:
+        run(src, add_modules=["ib_ipoib"], module_source=tree)
+    assert exc.value.field == "add_modules" and exc.value.value == "ib_ipoib"
+    assert sha(src) == before
+    result = run(src, add_modules=["ib_ipoib"], module_source=tree, force_vermagic=True)
+    assert result["changed"]
+
+
+def test_same_inputs_give_identical_bytes(env):
+    tmp, src, tree = env
+    params = dict(add_modules=["ib_ipoib"], module_source=tree,
+                  files=[{"dest": "/etc/motd", "content": "hi\n"}])
+    run(src, dest=str(tmp / "a.img"), **params)
+    run(src, dest=str(tmp / "b.img"), **params)
+    assert sha(str(tmp / "a.img")) == sha(str(tmp / "b.img"))
+
+
+@pytest.mark.parametrize("mode", ["rewrite", "append"])
+def test_rerun_in_place_is_a_no_op(env, mode):
+    _tmp, src, tree = env
+    first = run(src, mode=mode, add_modules=["ib_ipoib"], module_source=tree)
+    assert first["changed"]
+    stat_before, digest = os.stat(src), sha(src)
+    second = run(src, mode=mode, add_modules=["ib_ipoib"], module_source=tree)
+    assert second["changed"] is False
+    assert second["modules_added"] == first["modules_added"]
+    stat_after = os.stat(src)
+    assert (stat_after.st_mtime_ns, stat_after.st_ino) == (stat_before.st_mtime_ns, stat_before.st_ino)
+    assert sha(src) == digest
+
+
+def test_rerun_to_separate_dest_is_a_no_op_until_src_changes(env):
+    tmp, src, tree = env
+    dest = str(tmp / "out.img")
+    assert run(src, dest=dest, add_modules=["ib_cm"], module_source=tree)["changed"]
+    assert run(src, dest=dest, add_modules=["ib_cm"], module_source=tree)["changed"] is False
+    builders.make_image(src, "gzip", files=builders.base_files(extra={"etc/new": b"x"}))
+    assert run(src, dest=dest, add_modules=["ib_cm"], module_source=tree)["changed"]
+
+
+def test_changed_request_is_not_a_no_op(env):
+    tmp, src, tree = env
+    dest = str(tmp / "out.img")
+    run(src, dest=dest, add_modules=["ib_cm"], module_source=tree)
+    assert run(src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)["changed"]
+
+
+def test_file_edited_behind_our_back_is_rebuilt(env):
+    tmp, src, tree = env
+    run(src, add_modules=["ib_cm"], module_source=tree)
+    data, archives, _entries = read_tree(src)
+    main, trailer = archives
+    raw = builders.decompress(data[:main.end], "gzip")
+    # Same content, other bytes before the manifest: the recorded body hash no longer matches.
+    tampered = subprocess.run(["gzip", "-1", "-n", "-c"], input=raw, stdout=subprocess.PIPE,
+                              check=True).stdout + data[trailer.offset:]
+    with open(src, "wb") as handle:
+        handle.write(tampered)
+    assert run(src, add_modules=["ib_cm"], module_source=tree)["changed"]
+
+
+def test_append_keeps_original_bytes_and_is_idempotent(env):
+    tmp, src, tree = env
+    original = open(src, "rb").read()
+    dest = str(tmp / "out.img")
+    result = run(src, dest=dest, mode="append", add_modules=["ib_ipoib"], module_source=tree)
+    data = open(dest, "rb").read()
+    assert data[:len(original)] == original
+    assert [a["role"] for a in result["archives"]] == ["main", "appended", "manifest"]
+    _data, archives, entries = read_tree(dest)
+    assert IPOIB in entries and IPOIB not in [e.name for e in archives[0].entries]
+    assert "ib_ipoib.ko:" in bytes(entries[MODROOT + "/modules.dep"].data).decode()
+    # Stock tools see the original archive, then the appended one with gzip's multi-member read.
+    appended = builders.list_image(data[archives[1].offset:archives[1].end], "gzip")
+    assert IPOIB in appended and MODROOT + "/modules.dep" in appended
+    assert run(src, dest=dest, mode="append", add_modules=["ib_ipoib"],
+               module_source=tree)["changed"] is False
+    # In place: a new request replaces our appended archive instead of stacking another.
+    run(dest, mode="append", add_modules=["ib_ipoib"], module_source=tree)
+    run(dest, mode="append", add_modules=["mlx5_ib"], module_source=tree)
+    data2, archives2, entries2 = read_tree(dest)
+    assert data2[:len(original)] == original and len(archives2) == 3
+    assert MODROOT + "/kernel/drivers/infiniband/hw/mlx5/mlx5_ib.ko" in entries2
+    assert IPOIB not in entries2
+
+
+def test_append_removal_blacklists_and_empties(env):
+    _tmp, src, _tree = env
+    result = run(src, mode="append", remove_modules=["dummy"])
+    assert result["modules_removed"] == [{"name": "dummy", "paths": [DUMMY]}]
+    _data, _archives, entries = read_tree(src)
+    assert entries[DUMMY].size == 0
+    conf = bytes(entries["etc/modprobe.d/fabric-boot-removed.conf"].data).decode()
+    assert "blacklist dummy\ninstall dummy /bin/false\n" in conf
+    assert "dummy" not in bytes(entries[MODROOT + "/modules.dep"].data).decode()
+
+
+def test_rewrite_removal_deletes(env):
+    _tmp, src, _tree = env
+    run(src, remove_modules=["dummy", "not_there"])
+    data = open(src, "rb").read()
+    names = builders.list_image(data, "gzip")
+    assert DUMMY not in names
+    out = builders.extract(data, "gzip", src + ".x")
+    assert "dummy" not in open(os.path.join(out, MODROOT, "modules.dep")).read()
+
+
+def test_removing_a_needed_module_is_an_error(tmp_path):
+    src = str(tmp_path / "initrd.img")
+    files = builders.base_files()
+    files[MODROOT + "/modules.dep"] += b"kernel/drivers/net/needs_core.ko: kernel/drivers/infiniband/core/ib_core.ko\n"
+    files[MODROOT + "/kernel/drivers/net/needs_core.ko"] = builders.elf_module("needs_core")
+    builders.make_image(src, "gzip", files=files)
+    with pytest.raises(InitrdError, match="cannot remove ib_core, the image module needs_core"):
+        run(src, remove_modules=["ib_core"])
+
+
+def test_files_and_configs(env):
+    tmp, src, _tree = env
+    fw = tmp / "fw.bin"
+    fw.write_bytes(b"\x00firmware")
+    run(src, files=[{"dest": "lib/firmware/hfi1_dc8051.fw", "src": str(fw), "mode": "0600"}],
+        modules_load=[{"name": "ib", "modules": ["ib_ipoib", "ib_umad"]}],
+        modprobe_conf=[{"name": "ipoib", "lines": ["options ib_ipoib send_queue_size=256"]}])
+    _data, _archives, entries = read_tree(src)
+    firmware = entries["usr/lib/firmware/hfi1_dc8051.fw"]
+    assert bytes(firmware.data) == b"\x00firmware" and firmware.mode & 0o777 == 0o600
+    assert "lib/firmware/hfi1_dc8051.fw" not in entries
+    assert bytes(entries["etc/modules-load.d/ib.conf"].data).decode().endswith("ib_ipoib\nib_umad\n")
+    assert "options ib_ipoib send_queue_size=256\n" in bytes(
+        entries["etc/modprobe.d/ipoib.conf"].data).decode()
+    # initramfs-tools reads /conf/modules, not modules-load.d.
+    assert bytes(entries["conf/modules"].data) == b"ib_ipoib\nib_umad\n"
+
+
+def test_check_mode_writes_nothing(env):
+    tmp, src, tree = env
+    dest = str(tmp / "out.img")
+    before = os.stat(src)
+    result = run(src, dest=dest, add_modules=["ib_ipoib"], module_source=tree, _check=True)
+    assert result["changed"] and not os.path.exists(dest)
+    result = run(src, add_modules=["ib_ipoib"], module_source=tree, _check=True, _diff=True)
+    assert result["changed"] and os.stat(src).st_mtime_ns == before.st_mtime_ns
+    assert IPOIB in result["diff"]["after"] and IPOIB not in result["diff"]["before"]
+    assert sorted(os.listdir(str(tmp))) == ["initrd.img", "src"]
+    run(src, add_modules=["ib_ipoib"], module_source=tree)
+    assert run(src, add_modules=["ib_ipoib"], module_source=tree, _check=True)["changed"] is False
+
+
+def test_diff_lists_replaced_entries_with_hashes(env):
+    _tmp, src, tree = env
+    result = run(src, add_modules=["ib_core"], module_source=tree, _diff=True)
+    before = [l for l in result["diff"]["before"].splitlines() if l.startswith(IB_CORE)]
+    after = [l for l in result["diff"]["after"].splitlines() if l.startswith(IB_CORE)]
+    assert "sha256:" in before[0] and before != after
+
+
+def test_backup(env):
+    _tmp, src, tree = env
+    original = open(src, "rb").read()
+    result = run(src, add_modules=["ib_cm"], module_source=tree, backup=True)
+    assert open(result["backup_file"], "rb").read() == original
+
+
+BAD_INPUTS = [
+    ("text", lambda d: b"this is a kernel command line, not an initrd\n" * 10,
+     "is not an initrd: it starts with bytes"),
+    ("truncated", lambda d: d[:len(d) // 2], "truncated gzip data in .* at byte 0"),
+    ("unknown compression", lambda d: d + b"PK\x03\x04junkjunk", "unknown compression in .* at byte"),
+    ("lzo", lambda d: b"\x89LZO\x00\r\n\x1a\n" + d, "unsupported compression 'lzo'"),
+    ("gzip without cpio", lambda d: builders.compress(b"plain text" * 100, "gzip"),
+     "does not hold a cpio archive"),
+    ("empty", lambda d: b"", "is not an initrd"),
+]
+
+
+@pytest.mark.parametrize("case,mangle,message", BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_fails_and_leaves_the_file_untouched(env, case, mangle, message):
+    tmp, src, tree = env
+    with open(src, "rb") as handle:
+        data = mangle(handle.read())
+    with open(src, "wb") as handle:
+        handle.write(data)
+    with pytest.raises(InitrdError, match=message) as exc:
+        run(src, add_modules=["ib_ipoib"], module_source=tree)
+    assert src in exc.value.msg
+    assert open(src, "rb").read() == data
+    assert sorted(os.listdir(str(tmp))) == ["initrd.img", "src"]
+
+
+def test_module_not_found_names_close_matches(env):
+    _tmp, src, tree = env
+    with pytest.raises(InitrdError, match="module 'ib_ipob' .*not found in module_source .*"
+                                          "close matches: ib_ipoib") as exc:
+        run(src, add_modules=["ib_ipob"], module_source=tree)
+    assert (exc.value.field, exc.value.value) == ("add_modules", "ib_ipob")
+
+
+@pytest.mark.parametrize("dest,message", [
+    ("{tmp}/missing/out.img", "directory .*missing does not exist"),
+    ("{tmp}/src", "is a directory"),
+    ("/proc/fabric-boot-test.img", "dest=/proc/fabric-boot-test.img"),
+])
+def test_unwritable_destination(env, dest, message):
+    tmp, src, tree = env
+    before = sha(src)
+    with pytest.raises(InitrdError, match=message) as exc:
+        run(src, dest=dest.format(tmp=tmp), add_modules=["ib_cm"], module_source=tree)
+    assert exc.value.field == "dest"
+    assert sha(src) == before
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"files": [{"dest": "etc/x"}]}, "files[0]"),
+    ({"files": [{"dest": "../etc/x", "content": "x"}]}, "files[0].dest"),
+    ({"files": [{"dest": "etc/x", "content": "x", "mode": "rwx"}]}, "files[0].mode"),
+    ({"modules_load": [{"name": "a/b", "modules": ["x"]}]}, "modules_load.name"),
+    ({"compression": "gzip", "compression_level": 99}, "compression_level"),
+    ({"add_modules": ["x"], "remove_modules": ["x"], "module_source": "/"}, "remove_modules"),
+    ({"add_modules": ["x"]}, "module_source"),
+    ({"src": "/nonexistent/initrd.img"}, "src"),
+])
+def test_bad_parameters_name_the_field(env, params, field):
+    _tmp, src, _tree = env
+    with pytest.raises(InitrdError) as exc:
+        run(src, **params)
+    assert exc.value.field == field
+
+
+REAL_INITRD = "/boot/initrd.img-6.1.0-56-amd64"
+REAL_TREE = "/lib/modules/6.1.0-56-amd64"
+
+
+def test_real_debian_initrd_append(tmp_path):
+    if not (os.path.exists(REAL_INITRD) and os.path.exists(REAL_TREE + "/modules.dep")):
+        pytest.skip("Debian 6.1.0-56-amd64 kernel and initrd are not installed")
+    dest = str(tmp_path / "initrd.img")
+    result = run(REAL_INITRD, dest=dest, mode="append", add_modules=["hfi1", "ib_ipoib"],
+                 module_source=REAL_TREE)
+    assert result["kernel_version"] == "6.1.0-56-amd64"
+    added = set(m["name"] for m in result["modules_added"])
+    assert {"hfi1", "rdmavt", "ib_ipoib", "ib_core", "ib_cm"} <= added
+    _data, _archives, entries = read_tree(dest)
+    moddep = bytes(entries["usr/lib/modules/6.1.0-56-amd64/modules.dep"].data).decode()
+    assert "kernel/drivers/infiniband/hw/hfi1/hfi1.ko:" in moddep
