@@ -29,7 +29,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
-        _, args = self.validate_argument_spec(argument_spec=_ARGS)
+        args = self.validate_argument_spec(argument_spec=_ARGS)[1]
         hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("groups", {}).get("all", [])
         networks = args["networks"] if args["networks"] is not None else task_vars.get("fabric_networks")
         images = args["boot_images"] if args["boot_images"] is not None else task_vars.get("fabric_boot_images")

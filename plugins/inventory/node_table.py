@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: node_table
 version_added: 0.1.0
-author: fabric.boot contributors
+author: fabric.boot contributors (@fabric-boot)
 short_description: Cluster nodes from one CSV table, one row per interface
 description:
   - Reads a CSV node table, one row per node interface, and creates one host per distinct C(host)

@@ -27,7 +27,7 @@ MAC_NOTATIONS = "52:54:00:12:34:56, 52-54-00-12-34-56, 5254.0012.3456 or 5254001
 # RFC 4390 section 2.1 and RFC 4361 section 6.1: type 255, a 4-byte IAID,
 # then a DUID. FlexBoot uses IAID 0 and a DUID-EN (type 2) under Mellanox's
 # IANA enterprise number 713 (0x2c9) whose identifier is 0x00 + port GUID.
-FLEXBOOT_CLIENT_ID_PREFIX = bytes.fromhex("ff" "00000000" "0002" "000002c9" "00")
+FLEXBOOT_CLIENT_ID_PREFIX = bytes.fromhex("ff 00000000 0002 000002c9 00")
 # ARPHRD_INFINIBAND / DHCP htype 32: NetworkManager, RHEL dhclient, NVIDIA UEFI.
 HTYPE_INFINIBAND = 0x20
 # DHCP htype 1: upstream iPXE presents an IPoIB port as Ethernet (ll_proto

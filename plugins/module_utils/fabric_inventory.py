@@ -202,9 +202,9 @@ def _interface(host, index, iface, networks, problems):
             elif addr == net["_gateway"]:
                 problems.append("%s.ipv4: %s is the gateway of network %s" % (where, addr, netname))
             elif net["_dyn"] and net["_dyn"][0] <= addr <= net["_dyn"][1]:
+                first, last = net["_dyn"]
                 problems.append("%s.ipv4: %s is inside the dynamic range %s-%s of network %s; a reservation "
-                                "there could be leased to another client" % (where, addr, net["_dyn"][0],
-                                                                              net["_dyn"][1], netname))
+                                "there could be leased to another client" % (where, addr, first, last, netname))
         out["ipv4"] = str(addr) if addr is not None else None
     else:
         out["ipv4"] = None

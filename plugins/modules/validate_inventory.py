@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: validate_inventory
 version_added: 0.1.0
-author: fabric.boot contributors
+author: fabric.boot contributors (@fabric-boot)
 short_description: Check the whole fabric inventory once, before anything changes
 description:
   - Reads C(fabric_networks), C(fabric_boot_images) and every host's C(fabric_interfaces) and
@@ -55,8 +55,11 @@ attributes:
     description: Nothing is ever changed; the check runs the same way in check mode.
   diff_mode:
     support: none
+    description: There is nothing to compare; the inventory is only read.
   platform:
+    support: full
     platforms: all
+    description: Runs on the controller; the managed hosts are never contacted.
 seealso:
   - name: The inventory model
     description: docs/inventory.md in the collection.

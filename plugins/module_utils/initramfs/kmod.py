@@ -128,6 +128,7 @@ class ModuleSource:
         self.modules = {}
         self.deps = {}
         self.duplicates = []
+        self._walked = False
         dep_file = os.path.join(path, "modules.dep")
         self.is_tree = os.path.isfile(dep_file)
         if self.is_tree:
@@ -135,14 +136,24 @@ class ModuleSource:
                 parsed = parse_modules_dep(handle.read())
             for name, (rel, dep_paths) in parsed.items():
                 self.modules[name] = SourceModule(name, rel, os.path.join(path, rel))
-                self.deps[name] = [module_name(p) for p in dep_paths]
+                self.deps[name] = dep_paths
+        else:
+            self._walk()
+        self.kernel_version = os.path.basename(os.path.normpath(path)) if self.is_tree else None
+
+    def _walk(self):
+        """Index loose module files; in a tree only when modules.dep lacks a name (extra/ copied
+        in without depmod), since walking 4,000 files costs more than the rest of a no-op run."""
+        if self._walked:
+            return
+        self._walked = True
         found = []
-        for root, dirs, files in os.walk(path):
+        for root, dirs, files in os.walk(self.path):
             dirs.sort()
             for fname in sorted(files):
                 if module_suffix(fname):
                     full = os.path.join(root, fname)
-                    found.append((os.path.relpath(full, path), full))
+                    found.append((os.path.relpath(full, self.path), full))
         for rel, full in found:
             name = module_name(rel)
             if name in self.modules:
@@ -150,10 +161,11 @@ class ModuleSource:
                     self.duplicates.append(rel)
                 continue
             self.modules[name] = SourceModule(name, rel, full)
-        self.kernel_version = os.path.basename(os.path.normpath(path)) if self.is_tree else None
 
     def get(self, name, field="add_modules"):
         key = canon(name)
+        if key not in self.modules:
+            self._walk()
         if key not in self.modules:
             hint = close_matches(key, self.modules)
             raise InitrdError("module '%s' (%s) not found in module_source %s%s" % (
@@ -164,7 +176,7 @@ class ModuleSource:
     def dependencies(self, name):
         """Direct dependencies: modules.dep when it lists the module, else .modinfo depends."""
         if name in self.deps:
-            return self.deps[name]
+            return [module_name(p) for p in self.deps[name]]
         module = self.modules[name]
         info = modinfo(module.elf(), module.fullpath)
         value = ",".join(info.get("depends", []))
@@ -191,6 +203,8 @@ def closure(source, names):
         seen[module.name] = record
         order.append(record)
         for dep in source.dependencies(module.name):
+            if dep not in source.modules:
+                source._walk()  # pylint: disable=protected-access
             if dep in source.modules:
                 queue.append((source.modules[dep], False, module.name))
             else:

@@ -196,6 +196,11 @@ def _plan(req, tree, kver, root):
         path = tree.resolve("etc/modprobe.d/%s.conf" % name)
         _put(plan, tree, path, (HEADER + "".join(line + "\n" for line in lines)).encode())
         plan.files_added.append(path)
+    if req.mode == "append":
+        _refuse_hard_link_targets(tree, plan)
+    if req.source is not None:
+        plan.warnings.extend("module_source %s holds another copy of %s; using the first in sorted "
+                             "order" % (req.module_source, rel) for rel in req.source.duplicates)
     if req.mode == "append" and removed_names:
         # Earlier archives cannot shrink: the removed files become empty (insmod
         # refuses them) and modprobe is told never to load them.
@@ -206,6 +211,20 @@ def _plan(req, tree, kver, root):
         _put(plan, tree, path, (HEADER + "".join(lines)).encode())
         plan.files_added.append(path)
     return plan
+
+
+def _refuse_hard_link_targets(tree, plan):
+    """The kernel opens an existing path with O_TRUNC, so in append mode writing to one name of
+    a hard link group would change every name (busybox applets)."""
+    sizes = {}
+    for entry in tree.entries.values():
+        if entry.link_key is not None:
+            sizes[entry.link_key] = sizes.get(entry.link_key, 0) + 1
+    for path in sorted(plan.changes):
+        old = tree.entries.get(path)
+        if old is not None and sizes.get(old.link_key, 0) > 1:
+            raise InitrdError("%s is a hard link in the image; writing it in append mode would change "
+                              "every name linked to it; use mode: rewrite" % path, "mode", "append")
 
 
 def _final_entries(base, plan, mode):
@@ -364,7 +383,7 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
                 layout.extend(a.describe() for a in early)
                 main_entries = {}
                 for archive in archives:
-                    if not archive.early:
+                    if not archive.early and archive.manifest is None:
                         for entry in archive.entries:
                             main_entries[entry.name] = entry
                 for path in plan.removed:

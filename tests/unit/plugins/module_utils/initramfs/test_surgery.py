@@ -214,6 +214,17 @@ def test_changed_request_is_not_a_no_op(env):
     assert run(src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)["changed"]
 
 
+def test_new_request_in_place_replaces_the_old_manifest(env):
+    _tmp, src, tree = env
+    run(src, add_modules=["ib_cm"], module_source=tree)
+    run(src, add_modules=["mlx5_ib"], module_source=tree)
+    _data, archives, entries = read_tree(src)
+    assert [a.describe()["role"] for a in archives] == ["main", "manifest"]
+    assert "etc/fabric-boot/initrd-manifest.json" not in [e.name for e in archives[0].entries]
+    assert IB_CM in entries and MODROOT + "/kernel/drivers/infiniband/hw/mlx5/mlx5_ib.ko" in entries
+    assert archives[1].manifest["request_sha256"] != ""
+
+
 def test_file_edited_behind_our_back_is_rebuilt(env):
     tmp, src, tree = env
     run(src, add_modules=["ib_cm"], module_source=tree)
@@ -251,6 +262,20 @@ def test_append_keeps_original_bytes_and_is_idempotent(env):
     assert data2[:len(original)] == original and len(archives2) == 3
     assert MODROOT + "/kernel/drivers/infiniband/hw/mlx5/mlx5_ib.ko" in entries2
     assert IPOIB not in entries2
+
+
+def test_append_refuses_to_overwrite_a_hard_link(env):
+    _tmp, src, _tree = env
+    before = sha(src)
+    with pytest.raises(InitrdError, match="bin/sh is a hard link in the image"):
+        run(src, mode="append", files=[{"dest": "bin/sh", "content": "#!/bin/dash\n"}])
+    assert sha(src) == before
+    result = run(src, files=[{"dest": "bin/sh", "content": "#!/bin/dash\n"}])
+    assert result["changed"]
+    out = builders.extract(open(src, "rb").read(), "gzip", src + ".x")
+    assert open(os.path.join(out, "bin/sh")).read() == "#!/bin/dash\n"
+    assert open(os.path.join(out, "bin/ls"), "rb").read() == b"\x7fELF busybox" * 100
+    assert os.stat(os.path.join(out, "bin/ls")).st_ino == os.stat(os.path.join(out, "bin/busybox")).st_ino
 
 
 def test_append_removal_blacklists_and_empties(env):
