@@ -33,4 +33,4 @@ apt-get -o DPkg::Lock::Timeout=600 update -q
 apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${PKGS[@]}"
 # dracut conflicts with initramfs-tools as a package; the dracut tests use
 # dracut-core's binary, which co-installs.
-apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends dracut-core || true
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends dracut-core

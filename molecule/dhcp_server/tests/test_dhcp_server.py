@@ -69,7 +69,7 @@ def _ask(cases):
 def test_dhcp_exchange_from_netns():
     cases = [
         dict(id="flexboot-uefi", iface="fbc0", src_mac="02:00:00:00:00:01", htype=32, hlen=6,
-             chaddr="0002c90c7811", client_id="ff00000000000200" "0002c900" + GUID, arch=7,
+             chaddr="0002c90c7811", client_id="ff000000000002000002c900" + GUID, arch=7,
              vendor_class="PXEClient:Arch:00007:UNDI:003000"),
         dict(id="dhclient-os", iface="fbc0", src_mac="02:00:00:00:00:02", htype=32, hlen=8,
              chaddr=GUID, client_id="20" + GUID, arch=None, vendor_class=None),

@@ -20,8 +20,9 @@ def stable_uuid(host, ifname):
 
 
 def nmcli_get(host, fields, conn):
+    """nmcli -g prints one value per line and escapes ':' inside values."""
     out = host.check_output("nmcli -g %s connection show id %s", fields, conn)
-    return out.splitlines()
+    return [line.replace("\\:", ":") for line in out.splitlines()]
 
 
 @pytest.mark.parametrize("pkg", ["network-manager", "rdma-core", "ibverbs-utils", "infiniband-diags", "kmod"])
@@ -51,8 +52,8 @@ def test_ib0_dhcp_htype32_bound_to_guid(host):
     values = nmcli_get(host, "connection.interface-name,infiniband.transport-mode,infiniband.mtu,"
                        "infiniband.mac-address,ipv4.method,ipv4.dhcp-client-id,ipv6.addr-gen-mode", "ib0")
     assert values[:3] == ["ib0", "datagram", "2044"]
-    # nmcli -g escapes ':' in values; NetworkManager keeps the 20-byte form, matches the last 8.
-    assert values[3].replace("\\:", ":").lower().endswith(GUID_IB0)
+    # NetworkManager keeps the 20-byte form and matches its last 8 bytes (the GUID).
+    assert values[3].lower().endswith(GUID_IB0) and len(values[3].split(":")) == 20
     assert values[4:] == ["auto", "20:" + GUID_IB0, "eui64"]
 
 

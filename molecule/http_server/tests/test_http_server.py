@@ -14,6 +14,7 @@ SERVER = "192.168.100.2"
 BASE = "http://%s" % SERVER
 TREE = "/var/www/html/netinstall/ISO/FBTEST"
 CONF = "/etc/apache2/conf-available/fabric-netinstall.conf"
+LISTEN_CONF = "/etc/apache2/conf-available/fabric-listen.conf"
 LOCAL = testinfra.get_host("local://")
 
 
@@ -44,11 +45,14 @@ def test_config_uses_apache24_access_control(host):
     assert "Options Indexes FollowSymLinks" in conf
     assert "Require ip 192.168.100.0/24" in conf
     assert "Order" not in conf and "Allow from" not in conf
-    link = host.file("/etc/apache2/conf-enabled/fabric-netinstall.conf")
-    assert link.is_symlink and link.linked_to == CONF
+    for path in (CONF, LISTEN_CONF):
+        link = host.file(path.replace("conf-available", "conf-enabled"))
+        assert link.is_symlink and link.linked_to == path
 
 
 def test_listens_only_on_boot_server_address(host):
+    listen = [l for l in host.file(LISTEN_CONF).content_string.splitlines() if l.startswith("Listen")]
+    assert listen == ["Listen %s:80" % SERVER]
     assert "\nListen 80" not in "\n" + host.file("/etc/apache2/ports.conf").content_string
     out = host.run("ss -Htln 'sport = :80'").stdout.split()
     local = [w for w in out if w.endswith(":80")]

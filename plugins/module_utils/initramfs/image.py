@@ -43,12 +43,12 @@ class Archive:
                 "compression": self.compression, "entries": len(self.entries), "role": role}
 
 
-def _is_early(archive):
-    """Early archives (CPU microcode, ACPI tables) hold only kernel/... and stay byte-identical."""
-    if archive.compression != "none" or not archive.entries:
-        return False
-    return all(e.name == "." or e.name == "kernel" or e.name.startswith("kernel/")
-               for e in archive.entries)
+def _early_names(archive):
+    """Early archives (CPU microcode, ACPI tables) hold only kernel/... (dracut adds an
+    'early_cpio' marker); the kernel reads them before unpacking, so they stay byte-identical."""
+    return bool(archive.entries) and all(
+        e.name in (".", "kernel", "early_cpio") or e.name.startswith("kernel/")
+        for e in archive.entries)
 
 
 def read_archives(data, where):
@@ -89,13 +89,16 @@ def read_archives(data, where):
         pos = end
     if not archives:
         raise InitrdError("%s is not an initrd: it is empty or holds only NUL bytes" % where)
-    for archive in archives:
-        if not _is_early(archive):
+    archives[-1].manifest = _manifest_of(archives[-1].entries)
+    content = [a for a in archives if a.manifest is None]
+    for index, archive in enumerate(content[:-1]):
+        if archive.compression != "none":
+            break
+        # Uncompressed archives in front of a compressed one are early archives whatever
+        # they hold; in an all-uncompressed image only microcode-like ones are.
+        if not (_early_names(archive) or content[index + 1].compression != "none"):
             break
         archive.early = True
-    if all(a.early for a in archives):
-        archives[-1].early = False
-    archives[-1].manifest = _manifest_of(archives[-1].entries)
     return archives
 
 

@@ -201,11 +201,13 @@ def _plan(req, tree, kver, root):
     if req.source is not None:
         plan.warnings.extend("module_source %s holds another copy of %s; using the first in sorted "
                              "order" % (req.module_source, rel) for rel in req.source.duplicates)
-    if req.mode == "append" and removed_names:
-        # Earlier archives cannot shrink: the removed files become empty (insmod
-        # refuses them) and modprobe is told never to load them.
+    if req.mode == "append":
+        # Earlier archives cannot shrink: removed files (and stale second copies of a
+        # replaced module) become empty, which insmod refuses and depmod skips.
         for path in plan.removed:
             plan.changes[path] = cpio.Entry(path, FILE_MODE, b"")
+    if req.mode == "append" and removed_names:
+        # ... and modprobe is told never to load what was asked to go.
         lines = ["blacklist %s\ninstall %s /bin/false\n" % (n, n) for n in sorted(removed_names)]
         path = tree.resolve(REMOVED_CONF)
         _put(plan, tree, path, (HEADER + "".join(lines)).encode())
@@ -285,7 +287,6 @@ def run(params, check_mode=False, want_diff=False, backup_func=None, commit_func
     req = Request(params)
     request_sha = req.sha256()
     src_data = _read(req.src, "src")
-    src_sha = _sha(src_data)
     dest_exists = os.path.exists(req.dest)
     same_file = dest_exists and os.path.samefile(req.src, req.dest)
     dest_data = src_data if same_file else (_read(req.dest, "dest") if dest_exists else None)
@@ -293,16 +294,20 @@ def run(params, check_mode=False, want_diff=False, backup_func=None, commit_func
     if dest_data is not None:
         manifest, body_size = peek_manifest(dest_data)
         if (manifest is not None and manifest.get("request_sha256") == request_sha
-                and manifest.get("body_sha256") == _sha(dest_data[:body_size])
-                and (same_file or manifest.get("source_sha256") == src_sha)):
-            archives = list(manifest.get("archives") or [])
-            last = archives[-1]["compression"] if archives else "none"
-            archives.append(_manifest_archive(body_size, len(dest_data) - body_size, last))
-            return _result_from_manifest(manifest, False, {
-                "archives": archives,
-                "size_before": len(dest_data), "size_after": len(dest_data),
-                "sha256": _sha(dest_data), "backup_file": None})
+                and manifest.get("body_size") == body_size
+                and (same_file or manifest.get("source_sha256") == _sha(src_data))):
+            body_hash = hashlib.sha256(memoryview(dest_data)[:body_size])
+            if manifest.get("body_sha256") == body_hash.hexdigest():
+                body_hash.update(memoryview(dest_data)[body_size:])
+                archives = list(manifest.get("archives") or [])
+                last = archives[-1]["compression"] if archives else "none"
+                archives.append(_manifest_archive(body_size, len(dest_data) - body_size, last))
+                return _result_from_manifest(manifest, False, {
+                    "archives": archives, "size_before": len(dest_data),
+                    "size_after": len(dest_data), "sha256": body_hash.hexdigest(),
+                    "backup_file": None})
 
+    src_sha = _sha(src_data)
     archives = read_archives(src_data, req.src)
     base_end = len(src_data)
     if archives[-1].manifest is not None:
@@ -379,7 +384,7 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
                 early = [a for a in archives if a.early]
                 prefix_end = ([a for a in archives if not a.early] or [None])[0]
                 prefix_end = prefix_end.offset if prefix_end is not None else base_end
-                out.write(src_data[:prefix_end])
+                out.write(memoryview(src_data)[:prefix_end])
                 layout.extend(a.describe() for a in early)
                 main_entries = {}
                 for archive in archives:
@@ -395,7 +400,7 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
                 compression.compress_chunks(
                     cpio.rechunk(cpio.write_entries(_ordered(main_entries))), fmt, req.level, out)
             else:
-                out.write(src_data[:base_end])
+                out.write(memoryview(src_data)[:base_end])
                 layout.extend(a.describe() for a in archives)
                 start = base_end
                 if plan.changes:
@@ -415,19 +420,19 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
             if trailer_fmt == "none" and end % 4:
                 out.write(b"\0" * (4 - end % 4))
             out.flush()
-        with open(tmp, "rb") as body_file:
-            body = body_file.read()
-        manifest.update({"body_size": len(body), "body_sha256": _sha(body),
+        body_hash, body_size = _hash_body(tmp, src_data, base_end if req.mode == "append" else 0)
+        manifest.update({"body_size": body_size, "body_sha256": body_hash.hexdigest(),
                          "base_size": base_end if req.mode == "append" else None,
-                         "base_sha256": _sha(src_data[:base_end]) if req.mode == "append" else None})
+                         "base_sha256": _sha(memoryview(src_data)[:base_end])
+                         if req.mode == "append" else None})
         manifest["archives"] = layout
         trailer = _trailer(final, manifest, trailer_fmt)
-        layout = layout + [_manifest_archive(len(body), len(trailer), trailer_fmt)]
+        layout = layout + [_manifest_archive(body_size, len(trailer), trailer_fmt)]
         with open(tmp, "ab") as out:
             out.write(trailer)
-        new_sha = hashlib.sha256(body)
+        new_sha = body_hash.copy()
         new_sha.update(trailer)
-        result.update({"archives": layout, "size_after": len(body) + len(trailer),
+        result.update({"archives": layout, "size_after": body_size + len(trailer),
                        "sha256": new_sha.hexdigest()})
         if dest_data is not None and len(dest_data) == result["size_after"] \
                 and _sha(dest_data) == result["sha256"]:
@@ -443,6 +448,22 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
             os.unlink(tmp)
         raise
     return result
+
+
+def _hash_body(path, src_data, known):
+    """sha256 and size of the written file; its first `known` bytes are src_data's, already in
+    memory, so only the rest is read back."""
+    digest = hashlib.sha256(memoryview(src_data)[:known])
+    size = known
+    with open(path, "rb") as handle:
+        handle.seek(known)
+        while True:
+            chunk = handle.read(1 << 22)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+    return digest, size
 
 
 def _backup(path):

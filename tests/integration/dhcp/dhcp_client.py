@@ -12,7 +12,7 @@ import select
 import sys
 import time
 
-from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf  # noqa: E402
+from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf
 
 conf.verb = 0
 
@@ -71,7 +71,7 @@ def _exchange(sock, pkt, xid, want, timeout):
         left = deadline - time.monotonic()
         if left <= 0:
             return None
-        ready, _, _ = select.select([sock], [], [], left)
+        ready = select.select([sock], [], [], left)[0]
         if not ready:
             return None
         reply = sock.recv()

@@ -4,6 +4,7 @@ Images are written under a session temp directory, never /boot. Building all of 
 about 30 s on two cores (dracut host-only, shell init, about 42 MB unpacked).
 """
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -69,3 +70,37 @@ def scratch(workdir, request):
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     return d
+
+
+@pytest.fixture(scope="session")
+def injected(images, workdir):
+    """(mode, image name) -> (module result, output path, marker), run once per session.
+
+    Every output also carries a random marker file and a dracut cmdline hook, so the same
+    outputs are inspected by the content tests and booted by the qemu tests.
+    """
+    cache = {}
+
+    def get(mode, name):
+        key = (mode, name)
+        if key not in cache:
+            d = os.path.join(workdir, f"injected-{mode}-{name.replace('+', '-')}")
+            os.makedirs(d, exist_ok=True)
+            marker = f"FBMARK-{secrets.token_hex(8)}"
+            dest = os.path.join(d, "initrd.img")
+            res = L.run_module({
+                "src": images[name], "dest": dest, "mode": mode,
+                "add_modules": L.ADD, "module_source": L.MODDIR,
+                "modules_load": [{"name": "fabric-test", "modules": L.ADD}],
+                "modprobe_conf": [{"name": "fabric-test", "lines": [L.IPOIB_OPTS]}],
+                "files": [
+                    {"dest": "etc/fabric-test-marker", "content": marker + "\n", "mode": "0644"},
+                    {"dest": "usr/lib/dracut/hooks/cmdline/01-fabric-test.sh", "content": L.BOOT_HOOK,
+                     "mode": "0755"},
+                ],
+            }, workdir=d)
+            TIMINGS[f"module {mode} {name}"] = res["_elapsed"]
+            cache[key] = (res, dest, marker)
+        return cache[key]
+
+    return get

@@ -20,6 +20,9 @@ VMLINUZ = f"/boot/vmlinuz-{KVER}"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 COLLECTIONS = os.path.join(ROOT, "build", "collections")
 MODULE_FILE = os.path.join(ROOT, "plugins", "modules", "initrd.py")
+# what every injected test image gets: real IB/OPA/RXE modules, a load order, an ib_ipoib option
+ADD = ["ib_ipoib", "rdma_rxe", "mlx5_ib", "hfi1"]
+IPOIB_OPTS = "options ib_ipoib send_queue_size=256"
 
 # magic bytes -> compression name (what `file` and the kernel's decompressors key on)
 MAGIC = [

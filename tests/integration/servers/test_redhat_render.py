@@ -16,6 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import textwrap
 
 import pytest
@@ -99,6 +101,20 @@ def _render(tmp_path, family, extra):
     return rendered
 
 
+_RENDERED = {}
+
+
+@pytest.fixture
+def rendered_case(tmp_path_factory):
+    """Render each case once per session (an ansible-playbook run costs seconds)."""
+    def get(case):
+        if case not in _RENDERED:
+            family, extra = CASES[case]
+            _RENDERED[case] = _render(tmp_path_factory.mktemp("render-" + case), family, extra)
+        return _RENDERED[case]
+    return get
+
+
 def _family_vars(role, family):
     with open(os.path.join(ROOT, "roles", role, "vars", "%s.yml" % family)) as f:
         return yaml.safe_load(f)
@@ -149,14 +165,14 @@ def _listen_replace():
 
 
 def test_every_template_has_a_validator():
-    known = {"tftp.service.j2", "tftp.socket.j2", "fabric-netinstall.conf.j2"}
+    known = {"tftp.service.j2", "tftp.socket.j2", "fabric-netinstall.conf.j2", "fabric-listen.conf.j2"}
     assert {n for _, n in _templates()} == known, "add the new template's validator to this test"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_units_verify(tmp_path, case):
+def test_units_verify(tmp_path, rendered_case, case):
     family, extra = CASES[case]
-    rendered = _render(tmp_path, family, extra)
+    rendered = rendered_case(case)
     staging = tmp_path / "staging"
     staging.mkdir()
     unit = extra.get("tftp_server_unit_name", "tftp")
@@ -183,9 +199,9 @@ def test_units_verify(tmp_path, case):
         assert "Conflicts=" not in sock
 
 
-def test_unit_verify_rejects_broken_units(tmp_path):
+def test_unit_verify_rejects_broken_units(tmp_path, rendered_case):
     """The validator fails: a socket without its service, and a service with a bad ExecStart."""
-    rendered = _render(tmp_path, "RedHat", {})
+    rendered = rendered_case("RedHat-default")
     empty = tmp_path / "empty"
     empty.mkdir()
     r = _unit_verify(str(empty), "tftp.socket", rendered["tftp.socket.j2"])
@@ -197,16 +213,18 @@ def test_unit_verify_rejects_broken_units(tmp_path):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_apache_config(tmp_path, case):
+def test_apache_config(tmp_path, rendered_case, case):
     family, extra = CASES[case]
-    rendered = _render(tmp_path, family, extra)
+    rendered = rendered_case(case)
     fv = _family_vars("http_server", family)
     conf = open(rendered["fabric-netinstall.conf.j2"]).read()
     if extra.get("http_server_allow_from") == ["all"]:
         assert "Require all granted" in conf
     else:
         assert conf.count("Require ip 192.168.100.0/24 10.20.0.0/16") == 2, conf
-    assert re.findall(r"^Listen .*$", conf, re.M) == ["Listen 192.168.100.1:80"], conf
+    assert "Listen" not in re.sub(r"^#.*$", "", conf, flags=re.M), conf
+    listen = open(rendered["fabric-listen.conf.j2"]).read()
+    assert re.findall(r"^Listen .*$", listen, re.M) == ["Listen 192.168.100.1:80"], listen
     assert 'Alias "%s" "%s"' % (extra.get("fabric_http_boot_alias", "/boot"),
                                 extra.get("fabric_tftp_root", "/var/lib/tftpboot")) in conf
     assert "Order " not in conf and "Allow from" not in conf
@@ -216,16 +234,17 @@ def test_apache_config(tmp_path, case):
     else:
         server_root = fv["__http_server_server_root"]  # the host's own /etc/apache2, only read
     cmd = _apache_cmd(family, server_root)
-    # 1. the netinstall file, where the server reads it
-    r = subprocess.run(cmd + ["--as", fv["__http_server_conf_as"], rendered["fabric-netinstall.conf.j2"]],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    # 1. our two files, each where the server reads it
+    for tpl, as_ in (("fabric-listen.conf.j2", fv["__http_server_listen_as"]),
+                     ("fabric-netinstall.conf.j2", fv["__http_server_conf_as"])):
+        r = subprocess.run(cmd + ["--as", as_, rendered[tpl]], capture_output=True, text=True)
+        assert r.returncode == 0, (tpl, r.stderr)
     # 2. the distribution's Listen commented out by the role's own regexp/replace
     regexp, replace = _listen_replace()
     ports = os.path.join(server_root, fv["__http_server_ports_as"])
     text = open(ports).read()
-    new = re.sub(regexp.replace(r"\1", ""), replace.replace("\\1", r"\1").replace(
-        "{{ __http_server_conf_file }}", fv["__http_server_conf_file"]), text, flags=re.M)
+    new = re.sub(regexp, replace.replace("{{ __http_server_listen_file }}", fv["__http_server_listen_file"]),
+                 text, flags=re.M)
     assert "\nListen 80" not in "\n" + new and "# Listen 80  # fabric.boot" in new
     cand = tmp_path / "ports-candidate"
     cand.write_text(new)
@@ -236,3 +255,88 @@ def test_apache_config(tmp_path, case):
     bad.write_text(open(rendered["fabric-netinstall.conf.j2"]).read() + "\nAlias /only-one\n")
     r = subprocess.run(cmd + ["--as", fv["__http_server_conf_as"], str(bad)], capture_output=True, text=True)
     assert r.returncode != 0 and "Alias must have two arguments" in r.stderr, r.stderr
+
+
+def _install_all(family, server_root, rendered, tmp_path):
+    """Put every file the role writes into a RedHat-like layout, as the role would."""
+    fv = _family_vars("http_server", family)
+    for tpl, as_ in (("fabric-listen.conf.j2", fv["__http_server_listen_as"]),
+                     ("fabric-netinstall.conf.j2", fv["__http_server_conf_as"])):
+        shutil.copy(rendered[tpl], os.path.join(server_root, as_))
+    regexp, replace = _listen_replace()
+    ports = os.path.join(server_root, fv["__http_server_ports_as"])
+    text = open(ports).read()
+    with open(ports, "w") as f:
+        f.write(re.sub(regexp, replace.replace("{{ __http_server_listen_file }}", fv["__http_server_listen_file"]),
+                       text, flags=re.M))
+
+
+NETNS = "fbrhrender"
+
+
+def _sh(cmd, check=True):
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True)
+    if check:
+        assert r.returncode == 0, (cmd, r.stdout, r.stderr)
+    return r
+
+
+@pytest.mark.skipif(not os.path.exists(APACHE2), reason="apache2 not installed")
+def test_redhat_layout_serves_in_netns(tmp_path):
+    """The RedHat rendering, installed into the RedHat-like layout, run by apache2 inside
+    a namespace we create: Listen only on the boot server address, 200 from the
+    provisioning network, 403 from outside it, both aliases."""
+    pub = tempfile.mkdtemp(prefix="fabric-rh-serve.")   # readable by apache's user (nobody)
+    os.chmod(pub, 0o755)
+    try:
+        http_root, tftp_root = os.path.join(pub, "netinstall"), os.path.join(pub, "tftpboot")
+        os.makedirs(os.path.join(http_root, "ISO", "T"))
+        os.makedirs(os.path.join(tftp_root, "uefi"))
+        with open(os.path.join(http_root, "ISO", "T", ".treeinfo"), "w") as f:
+            f.write("[general]\n")
+        with open(os.path.join(tftp_root, "uefi", "grub.cfg"), "w") as f:
+            f.write("set timeout=1\n")
+        for d, _, files in os.walk(pub):
+            os.chmod(d, 0o755)
+            for n in files:
+                os.chmod(os.path.join(d, n), 0o644)
+        rendered = _render(tmp_path, "RedHat", {"fabric_http_root": http_root, "fabric_tftp_root": tftp_root})
+        server_root = _redhat_layout(tmp_path)
+        _install_all("RedHat", server_root, rendered, tmp_path)
+        run = os.path.join(server_root, "run")
+        os.makedirs(run)
+        with open(os.path.join(server_root, "conf", "httpd.conf"), "a") as f:
+            # RHEL's compiled-in defaults, spelled out for Debian's binary.
+            f.write("PidFile run/httpd.pid\nDefaultRuntimeDir run\nMutex file:%s\n" % run)
+        r = subprocess.run(_apache_cmd("RedHat", server_root), capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        _sh("ip netns del %s 2>/dev/null" % NETNS, check=False)
+        _sh("ip netns add {0} && ip -n {0} link set lo up && ip -n {0} link add d0 type veth peer name d1 && "
+            "ip -n {0} addr add 192.168.100.1/24 dev d0 && ip -n {0} addr add 10.99.0.1/24 dev d0 && "
+            "ip -n {0} link set d1 up && ip -n {0} link set d0 up".format(NETNS))
+        assert "default" not in _sh("ip -n %s route" % NETNS).stdout
+        httpd = "ip netns exec %s %s -d %s -f conf/httpd.conf" % (NETNS, APACHE2, server_root)
+        _sh(httpd + " -k start")
+        try:
+            curl = "ip netns exec %s curl -s -o /dev/null -w '%%{http_code}' --max-time 5 " % NETNS
+            for _ in range(50):
+                if _sh(curl + "http://192.168.100.1/netinstall/", check=False).stdout == "200":
+                    break
+                time.sleep(0.2)
+            assert _sh(curl + "http://192.168.100.1/netinstall/ISO/T/.treeinfo").stdout == "200"
+            assert _sh(curl + "http://192.168.100.1/boot/uefi/grub.cfg").stdout == "200"
+            outside = curl + "--interface 10.99.0.1 "
+            assert _sh(outside + "http://192.168.100.1/netinstall/ISO/T/.treeinfo").stdout == "403"
+            assert _sh(outside + "http://192.168.100.1/boot/uefi/grub.cfg").stdout == "403"
+            # Listen is 192.168.100.1:80 only: the other address of the host refuses.
+            assert _sh(curl + "http://10.99.0.1/netinstall/", check=False).returncode == 7
+        finally:
+            _sh(httpd + " -k stop", check=False)
+            pidfile = os.path.join(run, "httpd.pid")
+            for _ in range(50):
+                if not os.path.exists(pidfile):
+                    break
+                time.sleep(0.2)
+    finally:
+        _sh("ip netns del %s" % NETNS, check=False)
+        shutil.rmtree(pub, ignore_errors=True)

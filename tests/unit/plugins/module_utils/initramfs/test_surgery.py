@@ -109,6 +109,18 @@ def test_early_cpio_is_kept_byte_identical(tmp_path):
     assert IPOIB in builders.list_image(data, "zstd", skip=len(early))
 
 
+@pytest.mark.parametrize("fmt", ["none", "xz"])
+def test_dracut_early_cpio_with_marker_stays_in_front(tmp_path, fmt):
+    src = str(tmp_path / "initrd.img")
+    early = builders.make_image(src, fmt, early={
+        "early_cpio": b"1\n", "kernel/x86/microcode/AuthenticAMD.bin": b"\x02amd" * 40})
+    result = run(src, dest=str(tmp_path / "out.img"), files=[{"dest": "etc/x", "content": "x"}])
+    assert [a["role"] for a in result["archives"]] == ["early", "main", "manifest"]
+    data, archives, _entries = read_tree(str(tmp_path / "out.img"))
+    assert data[:len(early)] == early
+    assert "early_cpio" not in [e.name for e in archives[1].entries]
+
+
 def test_modules_dep_closure_brings_helpers_modinfo_does_not_name(env):
     tmp, src, tree = env
     result = run(src, dest=str(tmp / "out.img"), add_modules=["mlx5_ib"], module_source=tree)
@@ -136,6 +148,19 @@ def test_dependency_missing_everywhere_is_an_error(env):
     builders.stage(vendor, {"hfi1.ko": builders.elf_module("hfi1", depends=["rdmavt"])})
     with pytest.raises(InitrdError, match="hfi1 depends on rdmavt, which is neither"):
         run(src, dest=str(tmp / "out.img"), add_modules=["hfi1"], module_source=vendor)
+
+
+def test_append_replacement_empties_the_stale_copy(tmp_path):
+    src = str(tmp_path / "initrd.img")
+    files = builders.base_files(".ko.xz")
+    files[MODROOT + "/updates/ib_core.ko"] = builders.elf_module("ib_core")
+    builders.make_image(src, "gzip", files=files)
+    tree = builders.source_tree(str(tmp_path / "src" / KVER))
+    run(src, mode="append", add_modules=["ib_core"], module_source=tree)
+    _data, _archives, entries = read_tree(src)
+    assert entries[MODROOT + "/updates/ib_core.ko"].size == 0
+    moddep = bytes(entries[MODROOT + "/modules.dep"].data).decode()
+    assert "updates/ib_core.ko" not in moddep and "kernel/drivers/infiniband/core/ib_core.ko.xz:" in moddep
 
 
 @pytest.mark.parametrize("suffix,fmt", [(".ko.xz", "xz"), (".ko.zst", "zstd")])
