@@ -68,20 +68,33 @@ def del_tap(netns, tap):
 
 def boot_uefi(netns, tap, mac, workdir, marker, timeout=180):
     """OVMF's own PXE (romfile= keeps iPXE out), TCG. Returns a dict with timings and the serial log."""
-    serial = os.path.join(workdir, "serial-uefi.log")
     vars_copy = os.path.join(workdir, "OVMF_VARS.fd")
-    shutil.copy(OVMF_VARS, vars_copy)
+    shutil.copy(OVMF_VARS, vars_copy)   # never boot from the shared VARS file
+    firmware = ["-machine", "q35",
+                "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
+                "-drive", "if=pflash,format=raw,unit=1,file=" + vars_copy]
+    nic = "virtio-net-pci,netdev=n0,mac=%s,bootindex=1,romfile=" % mac
+    return _boot("uefi", firmware, nic, netns, tap, workdir, marker, timeout)
+
+
+def boot_bios(netns, tap, mac, workdir, marker, timeout=180):
+    """SeaBIOS + the iPXE ROM qemu loads by default (SeaBIOS has no PXE of its own), then pxelinux.
+
+    This iPXE waits about 13 s for IPv6 router advertisements that never come in the namespace.
+    """
+    nic = "virtio-net-pci,netdev=n0,mac=%s,bootindex=1" % mac
+    return _boot("bios", ["-machine", "pc"], nic, netns, tap, workdir, marker, timeout)
+
+
+def _boot(mode, firmware, nic, netns, tap, workdir, marker, timeout):
+    serial = os.path.join(workdir, "serial-%s.log" % mode)
     if os.path.exists(serial):
         os.unlink(serial)
-    cmd = ["ip", "netns", "exec", netns, "qemu-system-x86_64",
-           "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-m", "512", "-smp", "1",
-           "-display", "none", "-monitor", "none", "-parallel", "none",
-           "-serial", "file:" + serial, "-no-reboot",
-           "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
-           "-drive", "if=pflash,format=raw,unit=1,file=" + vars_copy,
-           "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % tap,
-           "-device", "virtio-net-pci,netdev=n0,mac=%s,bootindex=1,romfile=" % mac]
-    with open(os.path.join(workdir, "qemu-cmd.txt"), "w") as f:
+    cmd = (["ip", "netns", "exec", netns, "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
+            "-m", "512", "-smp", "1", "-display", "none", "-monitor", "none", "-parallel", "none",
+            "-serial", "file:" + serial, "-no-reboot"] + firmware
+           + ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % tap, "-device", nic])
+    with open(os.path.join(workdir, "qemu-cmd-%s.txt" % mode), "w") as f:
         f.write(" ".join(cmd) + "\n")
     t0 = time.monotonic()
     qemu = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

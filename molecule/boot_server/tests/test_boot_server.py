@@ -61,7 +61,7 @@ def workdir():
         yield d
 
 
-def test_uefi_vm_boots_through_the_servers(host, workdir):
+def _boot(host, workdir, mode):
     marker = netboot.new_marker()
     initrd = netboot.build_initrd(workdir, marker)
     subprocess.run(["podman", "cp", initrd, "%s:%s/images/e2e/initrd.img" % (INSTANCE, TFTP)], check=True)
@@ -69,19 +69,21 @@ def test_uefi_vm_boots_through_the_servers(host, workdir):
     since = host.run("date '+%Y-%m-%d %H:%M:%S'").stdout.strip()
     netboot.add_tap(NETNS, TAP)
     try:
-        result = netboot.boot_uefi(NETNS, TAP, VM_MAC, workdir, marker, timeout=BOOT_TIMEOUT)
+        boot = netboot.boot_uefi if mode == "uefi" else netboot.boot_bios
+        result = boot(NETNS, TAP, VM_MAC, workdir, marker, timeout=BOOT_TIMEOUT)
     finally:
         netboot.del_tap(NETNS, TAP)
     serial = result["serial"]
-    keep = os.environ.get("FB_BOOT_LOG", "/tmp/fb-boot-server-serial-uefi.log")
+    keep = "/tmp/fb-boot-server-serial-%s.log" % mode
     with open(keep, "w") as f:
         f.write(serial)
-    print("UEFI boot: marker after %s s, qemu exit after %.1f s (timeout %s s); serial log %s"
-          % (None if result["marker_at"] is None else round(result["marker_at"], 1), result["exit_at"],
-             BOOT_TIMEOUT, keep))
+    summary = ("%s boot: marker after %s s, qemu exit after %.1f s (timeout %s s, timed out: %s); serial log %s"
+               % (mode, None if result["marker_at"] is None else round(result["marker_at"], 1),
+                  result["exit_at"], BOOT_TIMEOUT, result["timed_out"], keep))
+    print(summary)
+    with open("/tmp/fb-boot-server-timings.txt", "a") as f:
+        f.write(time.strftime("%Y-%m-%dT%H:%M:%SZ ", time.gmtime()) + summary + "\n")
     assert result["marker_at"] is not None, (result["qemu_output"], serial[-3000:])
-    # GRUB found the per-node menu by the MAC (not the default menu, which has ip=dhcp)
-    assert "fabric.boot: menu vm001-eth0" in serial, serial[-3000:]
     cmdline = re.search(r"^CMDLINE: (.*)$", serial, re.M)
     assert cmdline, serial[-3000:]
     assert EXPECTED_ARGS in cmdline.group(1), cmdline.group(1)
@@ -89,3 +91,19 @@ def test_uefi_vm_boots_through_the_servers(host, workdir):
     # dhcpd handed the reserved address to the VM's MAC
     log = host.run("journalctl --no-pager -u isc-dhcp-server --since '%s'" % since).stdout
     assert re.search(r"DHCPACK on %s to %s" % (re.escape(VM_IP), VM_MAC), log), log[-2000:]
+    return serial, cmdline.group(1)
+
+
+def test_uefi_vm_boots_through_the_servers(host, workdir):
+    serial, cmdline = _boot(host, workdir, "uefi")
+    # GRUB found the per-node menu by the MAC (the default menu has ip=dhcp and says "menu default")
+    assert "fabric.boot: menu vm001-eth0" in serial, serial[-3000:]
+    assert cmdline.startswith("BOOT_IMAGE=/images/e2e/vmlinuz "), cmdline
+
+
+def test_bios_vm_boots_through_pxelinux(host, workdir):
+    serial, cmdline = _boot(host, workdir, "bios")
+    # pxelinux read its per-node file and fetched the kernel by the ::/ path from the TFTP root
+    assert "PXELINUX" in serial, serial[-3000:]
+    assert cmdline.startswith("BOOT_IMAGE=::/images/e2e/vmlinuz "), cmdline
+    assert cmdline.endswith(" initrd=::/images/e2e/initrd.img"), cmdline

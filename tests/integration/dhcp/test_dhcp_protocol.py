@@ -39,6 +39,7 @@ FLEXBOOT_PREFIX = "ff" + "00000000" + "0002" + "000002c9" + "00"
 NODE002_MAC = "525400123456"         # 192.168.100.12
 NODE004_MAC = "525400000402"         # 10.99.0.14 on network mgmt (br1)
 UNKNOWN_MAC = "525400999999"
+HANDWRITTEN_MAC = "525400777777"     # host block in a hand-kept file (dhcp_server_include_files)
 
 FILE_BIOS = "pxelinux/pxelinux.0"
 FILE_EFI = "uefi/grubx64.efi"
@@ -118,6 +119,10 @@ _case(CASES_DENY, EXPECT_DENY, "mgmt-ethernet-arch7",
 _case(CASES_DENY, EXPECT_DENY, "mgmt-ethernet-arch16",
       dict(CLIENTS["ethernet"], chaddr=NODE004_MAC, src_mac=_mac(NODE004_MAC), iface="cl1"), 16,
       ip="10.99.0.14", siaddr="10.99.0.1", file="http://10.99.0.1/boot/uefi/grubx64.efi", http=True)
+# A host from the admin's included file is known too.
+_case(CASES_DENY, EXPECT_DENY, "included-host-arch7",
+      dict(CLIENTS["ethernet"], chaddr=HANDWRITTEN_MAC, src_mac=_mac(HANDWRITTEN_MAC)), 7,
+      ip="192.168.100.77", siaddr="192.168.100.1", file=FILE_EFI)
 # Unknown clients: no answer at all with deny unknown-clients (fabric0 has a dynamic range).
 _case(CASES_DENY, EXPECT_DENY, "unknown-ethernet-arch7",
       dict(CLIENTS["ethernet"], chaddr=UNKNOWN_MAC, src_mac=_mac(UNKNOWN_MAC), timeout=2.0), 7, ip=None)
@@ -155,6 +160,9 @@ def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("render")
     for variant in ("debian-deny", "redhat-open-sb"):
         (out / variant).mkdir()
+    # An admin's hand-kept file, pulled in by dhcp_server_include_files.
+    (out / "handwritten-hosts.conf").write_text(
+        "host handwritten { hardware ethernet %s; fixed-address 192.168.100.77; }\n" % _mac(HANDWRITTEN_MAC))
     env = dict(os.environ)
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, "build", "collections"))
     env["ANSIBLE_ROLES_PATH"] = os.path.join(ROOT, "roles")
@@ -280,6 +288,7 @@ def test_rendered_files(rendered):
     open_sb = (rendered / "redhat-open-sb" / "dhcpd.conf").read_text()
     assert "deny unknown-clients;" in deny and "deny unknown-clients;" not in open_sb
     assert "ping-check false;" in deny           # the global snippet, verbatim
+    assert deny.endswith('include "%s";\n' % (rendered / "handwritten-hosts.conf"))
     assert "  default-lease-time 300;" in open_sb  # the subnet snippet, verbatim, inside the subnet
     # Host block names are unique (dhcpd would refuse duplicates; the role must never emit any).
     names = [line.split()[1] for line in deny.splitlines() if line.startswith("host ")]

@@ -46,22 +46,35 @@ def workdir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("fb-initrd"))
 
 
+class _Images(dict):
+    """name -> path of a pristine real image, built on first use and kept for the session.
+    Never modify these; the module writes elsewhere."""
+
+    def __init__(self, workdir):
+        super().__init__()
+        self.workdir = workdir
+        self.tmp = os.path.join(workdir, "dracut-tmp")
+        os.makedirs(self.tmp, exist_ok=True)
+
+    def __missing__(self, name):
+        if name in ("gzip", "xz", "zstd"):
+            t0 = time.monotonic()
+            path = L.build_dracut(os.path.join(self.workdir, f"dracut-{name}.img"), name, self.tmp)
+            TIMINGS[f"fixture: dracut --{name}"] = time.monotonic() - t0
+        elif name.startswith("early+"):
+            early = L.build_early_cpio(self.workdir)
+            path = L.concat([early, self[name[len("early+"):]]],
+                            os.path.join(self.workdir, f"dracut-early-{name[len('early+'):]}.img"))
+        else:
+            raise KeyError(name)
+        os.chmod(path, 0o444)
+        self[name] = path
+        return path
+
+
 @pytest.fixture(scope="session")
 def images(workdir):
-    """name -> path of pristine real images. Never modify these; copy first."""
-    out = {}
-    tmp = os.path.join(workdir, "dracut-tmp")
-    os.makedirs(tmp, exist_ok=True)
-    for comp in ("gzip", "xz", "zstd"):
-        t0 = time.monotonic()
-        out[comp] = L.build_dracut(os.path.join(workdir, f"dracut-{comp}.img"), comp, tmp)
-        TIMINGS[f"fixture: dracut --{comp}"] = time.monotonic() - t0
-    early = L.build_early_cpio(workdir)
-    out["early+gzip"] = L.concat([early, out["gzip"]], os.path.join(workdir, "dracut-early-gzip.img"))
-    out["early+zstd"] = L.concat([early, out["zstd"]], os.path.join(workdir, "dracut-early-zstd.img"))
-    for p in out.values():
-        os.chmod(p, 0o444)
-    return out
+    return _Images(workdir)
 
 
 @pytest.fixture
