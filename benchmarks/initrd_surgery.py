@@ -31,7 +31,8 @@ sys.path.insert(0, COLLECTIONS)
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import compression  # noqa: E402
 
 SHELL_COMPRESS = {
-    "zstd": "zstd -q -9", "gzip": "gzip -n -9", "xz": "xz --check=crc32 -6",
+    # xz: the module's settings (dracut's 1 MiB dictionary), so both sides do the same work.
+    "zstd": "zstd -q -9", "gzip": "gzip -n -9", "xz": "xz --check=crc32 --lzma2=preset=6,dict=1MiB",
     "bzip2": "bzip2 -9", "lz4": "lz4 -q -l -9", "lzma": "lzma -6",
 }
 DECOMPRESS = {
@@ -39,7 +40,8 @@ DECOMPRESS = {
     "lz4": "lz4 -dcq", "lzma": "lzma -dc",
 }
 # Parallel tools only to prepare inputs quickly (not timed).
-PREPARE = {"zstd": "zstd -q -T0 -9", "gzip": "pigz -n -9", "xz": "xz -T0 --check=crc32 -6",
+PREPARE = {"zstd": "zstd -q -T0 -9", "gzip": "pigz -n -9",
+           "xz": "xz -T0 --check=crc32 --lzma2=preset=6,dict=1MiB",
            "bzip2": "bzip2 -9", "lz4": "lz4 -q -l -9", "lzma": "lzma -6"}
 
 
@@ -147,8 +149,8 @@ def mark(value, limit):
 
 def render(rows, initrd, add):
     out = [BEGIN, "## initrd surgery (`fabric.boot.initrd`)", "",
-           "Written by `benchmarks/initrd_surgery.py` on %s, %s, %d CPUs (load average at start "
-           "%.1f; the machine is shared, so treat single figures as rough)." % (
+           "Written by `benchmarks/initrd_surgery.py` on %s, %s, %d CPUs (load average when "
+           "written %.1f; the machine is shared, so treat single figures as rough)." % (
                time.strftime("%Y-%m-%d"), platform.platform(terse=True), os.cpu_count(),
                os.getloadavg()[0]),
            "",

@@ -51,7 +51,7 @@ def test_config_uses_apache24_access_control(host):
 
 
 def test_listens_only_on_boot_server_address(host):
-    listen = [l for l in host.file(LISTEN_CONF).content_string.splitlines() if l.startswith("Listen")]
+    listen = [line for line in host.file(LISTEN_CONF).content_string.splitlines() if line.startswith("Listen")]
     assert listen == ["Listen %s:80" % SERVER]
     assert "\nListen 80" not in "\n" + host.file("/etc/apache2/ports.conf").content_string
     out = host.run("ss -Htln 'sport = :80'").stdout.split()
@@ -86,8 +86,8 @@ def test_install_img_content_length(host):
     assert size == 3000001
     r = curl("-I " + BASE + "/netinstall/ISO/FBTEST/images/install.img")
     assert r.stdout.startswith("HTTP/1.1 200"), r.stdout
-    lengths = [l.split(":", 1)[1].strip() for l in r.stdout.splitlines()
-               if l.lower().startswith("content-length:")]
+    lengths = [line.split(":", 1)[1].strip() for line in r.stdout.splitlines()
+               if line.lower().startswith("content-length:")]
     assert lengths == [str(size)], r.stdout
 
 

@@ -24,7 +24,7 @@ def test_units_are_ours_and_verify(host):
     assert "ListenDatagram=%s:69" % SERVER in sock
     assert "FreeBind=true" in sock
     assert "StandardInput=socket" in svc
-    exec_line = [l for l in svc.splitlines() if l.startswith("ExecStart=")][0]
+    exec_line = [line for line in svc.splitlines() if line.startswith("ExecStart=")][0]
     assert exec_line.split()[0] == "ExecStart=/usr/sbin/in.tftpd"
     assert " -s " in exec_line and exec_line.endswith(ROOT)
     assert " -c" not in exec_line  # read-only by default

@@ -189,7 +189,7 @@ def test_units_verify(tmp_path, rendered_case, case):
         assert r.returncode == 0, (name, r.stderr)
     svc = open(rendered["tftp.service.j2"]).read()
     sock = open(rendered["tftp.socket.j2"]).read()
-    execl = [l for l in svc.splitlines() if l.startswith("ExecStart=")][0]
+    execl = [line for line in svc.splitlines() if line.startswith("ExecStart=")][0]
     fv = _family_vars("tftp_server", family)
     assert execl.startswith("ExecStart=%s " % fv["__tftp_server_daemon"])
     assert execl.endswith(" " + extra.get("fabric_tftp_root", "/var/lib/tftpboot"))

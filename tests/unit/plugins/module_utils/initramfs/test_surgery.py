@@ -462,3 +462,35 @@ def test_real_debian_initrd_append(tmp_path):
     _data, _archives, entries = read_tree(dest)
     moddep = bytes(entries["usr/lib/modules/6.1.0-56-amd64/modules.dep"].data).decode()
     assert "kernel/drivers/infiniband/hw/hfi1/hfi1.ko:" in moddep
+
+
+def test_two_kernels_in_one_image_is_an_error(tmp_path):
+    src = str(tmp_path / "initrd.img")
+    files = builders.base_files()
+    files["usr/lib/modules/5.10.0-old/kernel/x.ko"] = builders.elf_module("x", "5.10.0-old SMP")
+    builders.make_image(src, "gzip", files=files)
+    with pytest.raises(InitrdError, match=r"holds modules for several kernels \(5.10.0-old, 6.1.0-test\)"):
+        run(src, remove_modules=["x"])
+
+
+def test_image_without_modules_takes_the_kernel_from_a_tree_source(tmp_path):
+    src = str(tmp_path / "initrd.img")
+    builders.make_image(src, "zstd", files={"init": b"#!/bin/sh\n", "lib": ("symlink", "usr/lib"),
+                                            "usr/lib/.keep": b""})
+    tree = builders.source_tree(str(tmp_path / "src" / KVER))
+    result = run(src, add_modules=["ib_cm"], module_source=tree)
+    assert result["kernel_version"] == KVER
+    _data, _archives, entries = read_tree(src)
+    assert IB_CM in entries and not any(n.startswith("lib/") for n in entries)
+    vendor = str(tmp_path / "vendor")
+    builders.stage(vendor, {"x.ko": builders.elf_module("x")})
+    builders.make_image(src, "zstd", files={"init": b"#!/bin/sh\n"})
+    with pytest.raises(InitrdError, match="has no lib/modules/<version>"):
+        run(src, add_modules=["x"], module_source=vendor)
+
+
+def test_append_after_lz4_must_be_lz4(tmp_path):
+    src = str(tmp_path / "initrd.img")
+    builders.make_image(src, "lz4")
+    with pytest.raises(InitrdError, match="compression=gzip cannot be appended after an lz4 archive"):
+        run(src, mode="append", compression="gzip", files=[{"dest": "etc/x", "content": "x"}])
