@@ -15,6 +15,8 @@ if not os.path.exists(LINK):
         os.symlink(ROOT, LINK)
     except FileExistsError:
         pass
+# tests/fabric_test_env.py is shared by every suite.
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS)

@@ -1,13 +1,11 @@
 """Module metadata, modules.dep and dependency closures."""
-import os
 
 import pytest
 
 import builders
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import kmod
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
-
-REAL_TREE = "/lib/modules/6.1.0-56-amd64"
+from fabric_test_env import debian_kernel
 
 
 def test_modinfo_of_synthetic_module():
@@ -23,12 +21,11 @@ def test_modinfo_refuses_non_elf():
 
 
 def test_modinfo_of_a_real_debian_module():
-    path = REAL_TREE + "/kernel/drivers/infiniband/core/ib_core.ko"
-    if not os.path.exists(path):
-        pytest.skip("Debian linux-image-amd64 6.1.0-56 modules are not installed")
+    kver, _vmlinuz, tree, _initrd = debian_kernel()
+    path = tree + "/kernel/drivers/infiniband/core/ib_core.ko"
     with open(path, "rb") as handle:
         info = kmod.modinfo(handle.read(), path)
-    assert info["vermagic"][0].split()[0] == "6.1.0-56-amd64"
+    assert info["vermagic"][0].split()[0] == kver
     assert info["name"] == ["ib_core"]
 
 
@@ -74,8 +71,7 @@ def test_source_must_be_a_directory(tmp_path):
 
 
 def test_real_tree_closure_finds_what_hand_lists_miss():
-    if not os.path.exists(REAL_TREE + "/modules.dep"):
-        pytest.skip("Debian linux-image-amd64 6.1.0-56 modules are not installed")
-    order, _external = kmod.closure(kmod.ModuleSource(REAL_TREE), ["mlx5_ib"])
+    tree = debian_kernel()[2]
+    order, _external = kmod.closure(kmod.ModuleSource(tree), ["mlx5_ib"])
     names = set(m.name for m, _e, _p in order)
     assert {"mlx5_core", "mlxfw", "ib_core", "ib_uverbs"} <= names

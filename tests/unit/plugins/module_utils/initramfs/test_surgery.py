@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 import builders
+from fabric_test_env import debian_kernel
 from builders import KVER, MODROOT
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import image, surgery
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
@@ -446,21 +447,15 @@ def test_bad_parameters_name_the_field(env, params, field):
     assert exc.value.field == field
 
 
-REAL_INITRD = "/boot/initrd.img-6.1.0-56-amd64"
-REAL_TREE = "/lib/modules/6.1.0-56-amd64"
-
-
 def test_real_debian_initrd_append(tmp_path):
-    if not (os.path.exists(REAL_INITRD) and os.path.exists(REAL_TREE + "/modules.dep")):
-        pytest.skip("Debian 6.1.0-56-amd64 kernel and initrd are not installed")
+    kver, _vmlinuz, tree, initrd = debian_kernel()
     dest = str(tmp_path / "initrd.img")
-    result = run(REAL_INITRD, dest=dest, mode="append", add_modules=["hfi1", "ib_ipoib"],
-                 module_source=REAL_TREE)
-    assert result["kernel_version"] == "6.1.0-56-amd64"
+    result = run(initrd, dest=dest, mode="append", add_modules=["hfi1", "ib_ipoib"], module_source=tree)
+    assert result["kernel_version"] == kver
     added = set(m["name"] for m in result["modules_added"])
     assert {"hfi1", "rdmavt", "ib_ipoib", "ib_core", "ib_cm"} <= added
     _data, _archives, entries = read_tree(dest)
-    moddep = bytes(entries["usr/lib/modules/6.1.0-56-amd64/modules.dep"].data).decode()
+    moddep = bytes(entries["usr/lib/modules/%s/modules.dep" % kver].data).decode()
     assert "kernel/drivers/infiniband/hw/hfi1/hfi1.ko:" in moddep
 
 
