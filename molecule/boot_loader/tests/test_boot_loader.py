@@ -52,6 +52,13 @@ def test_grub_image_is_the_mknetdir_build(host):
         assert host.file(ROOT + "/uefi/x86_64-efi/" + mod).is_file, mod
 
 
+def test_tree_readable_by_the_tftp_user(host):
+    """in.tftpd -s drops to nobody and serves only what "other" can read (and search)."""
+    assert host.file(ROOT + "/uefi/x86_64-efi").mode == 0o755
+    assert host.run("find %s ! -perm -o=r" % ROOT).stdout == ""
+    assert host.run("find %s -type d ! -perm -o=x" % ROOT).stdout == ""
+
+
 def test_no_shim_without_secure_boot(host):
     assert not host.file(ROOT + "/uefi/shimx64.efi").exists
     assert not host.file(ROOT + "/uefi/mmx64.efi").exists

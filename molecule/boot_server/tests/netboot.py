@@ -8,6 +8,7 @@ about 17-19 s on an idle host; the caller's timeout allows for a loaded one.
 import os
 import secrets
 import shutil
+import struct
 import subprocess
 import time
 
@@ -37,9 +38,9 @@ def build_initrd(workdir, marker, busybox="/bin/busybox"):
     shutil.rmtree(root, ignore_errors=True)
     for d in ("bin", "sbin", "dev", "proc", "sys", "etc", "tmp"):
         os.makedirs(os.path.join(root, d))
-    out = subprocess.run(["file", "-L", busybox], capture_output=True, text=True).stdout
-    if "statically linked" not in out:
-        raise RuntimeError("%s is not static (install busybox-static): %s" % (busybox, out))
+    if not _is_static_elf(os.path.realpath(busybox)):
+        raise RuntimeError("%s is not a static binary: install busybox-static (the dynamic busybox "
+                           "package replaces it, and its libraries are not in this initrd)" % busybox)
     shutil.copy(os.path.realpath(busybox), os.path.join(root, "bin", "busybox"))
     os.chmod(os.path.join(root, "bin", "busybox"), 0o755)
     subprocess.run(["mknod", "-m", "600", os.path.join(root, "dev", "console"), "c", "5", "1"], check=True)
@@ -53,6 +54,23 @@ def build_initrd(workdir, marker, busybox="/bin/busybox"):
                    shell=True, check=True)
     os.chmod(path, 0o644)
     return path
+
+
+def _is_static_elf(path):
+    """True for an ELF executable without a PT_INTERP program header (no dynamic loader)."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2:          # 64-bit ELF only
+            return False
+        endian = "<" if head[5] == 1 else ">"
+        phoff, = struct.unpack(endian + "Q", head[32:40])
+        phentsize, phnum = struct.unpack(endian + "HH", head[54:58])
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            p_type, = struct.unpack(endian + "I", f.read(4))
+            if p_type == 3:                                   # PT_INTERP
+                return False
+    return True
 
 
 def add_tap(netns, tap, bridge="br0"):

@@ -91,7 +91,7 @@ def _boot(host, workdir, mode):
     # dhcpd handed the reserved address to the VM's MAC
     log = host.run("journalctl --no-pager -u isc-dhcp-server --since '%s'" % since).stdout
     assert re.search(r"DHCPACK on %s to %s" % (re.escape(VM_IP), VM_MAC), log), log[-2000:]
-    return serial, cmdline.group(1)
+    return serial, cmdline.group(1).strip()   # serial lines end in \r\n
 
 
 def test_uefi_vm_boots_through_the_servers(host, workdir):

@@ -10,14 +10,18 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import zlib
 
-KVER = "6.1.0-56-amd64"
-MODDIR = f"/lib/modules/{KVER}"
-VMLINUZ = f"/boot/vmlinuz-{KVER}"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from fabric_test_env import debian_kernel  # noqa: E402  (fails, never skips, without a kernel)
+
+# Debian's linux-image-amd64 (6.1.0-56-amd64 when this was written): real ib_core, ib_ipoib,
+# mlx4_ib, mlx5_ib, hfi1, rdmavt and rdma_rxe modules, and a kernel qemu can boot.
+KVER, VMLINUZ, MODDIR, _ = debian_kernel()
 COLLECTIONS = os.path.join(ROOT, "build", "collections")
 MODULE_FILE = os.path.join(ROOT, "plugins", "modules", "initrd.py")
 # what every injected test image gets: real IB/OPA/RXE modules, a load order, an ib_ipoib option

@@ -68,6 +68,7 @@ def _vars(scratch, iso, **over):
             "ib": {"iso": iso["iso"], "driver_set": "mlx4_ib"},
             "eth": {"tree": iso["tree"], "driver_set": "mlx_eth", "mode": "append",
                     "modprobe_options": {"mlx4_core": "log_num_mgm_entry_size=-1"}},
+            "plain": {"tree": iso["tree"], "kernel": "images/plain/linux", "initrd": "images/plain/initrd"},
         },
     }
     v.update(over)
@@ -103,8 +104,18 @@ def test_role_check_run_idempotent(scratch, iso, timings):
     pristine = open(os.path.join(iso["tree"], "images/pxeboot/initrd.img"), "rb").read()
     assert open(eth, "rb").read()[:len(pristine)] == pristine, "append mode changed the original bytes"
 
+    # no driver set: published unchanged, at the paths the image names (shared boot layout keys)
+    assert L.sha256(os.path.join(tftp, "images/plain/initrd")) == L.sha256(os.path.join(iso["tree"], "images/pxeboot/initrd.img"))
+    assert L.sha256(os.path.join(tftp, "images/plain/linux")) == L.sha256(L.VMLINUZ)
+    eth_names = set()
+    for kind, blob in L.split_segments(open(eth, "rb").read()):
+        eth_names |= L.cpio_list_bytes(blob, kind)
+    eth_load = [n for n in eth_names if n.endswith("modules-load.d/fabric-boot.conf")]
+    assert eth_load, "no modules-load.d/fabric-boot.conf in the eth image"
+
     before = {p: (os.stat(p).st_mtime_ns, L.sha256(p)) for p in
-              [os.path.join(tftp, f"images/{i}/{f}") for i in ("ib", "eth") for f in ("vmlinuz", "initrd.img")]}
+              [os.path.join(tftp, f"images/{i}/{f}") for i in ("ib", "eth") for f in ("vmlinuz", "initrd.img")]
+              + [os.path.join(tftp, "images/plain/linux"), os.path.join(tftp, "images/plain/initrd")]}
     changed, out = _play(scratch, ev)
     assert changed == 0, out[-4000:]
     changed, out = _play(scratch, ev, check=True, diff=True)
