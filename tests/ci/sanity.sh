@@ -5,8 +5,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DEST=$ROOT/build/sanity/ansible_collections/fabric/boot
 rm -rf "$ROOT/build/sanity"; mkdir -p "$DEST"
-# Only what git tracks or would track: the same file set a release would hold.
-(cd "$ROOT" && git ls-files -co --exclude-standard -z) | (cd "$ROOT" && xargs -0 cp --parents -P -t "$DEST" 2>/dev/null || true)
+# What git tracks or would track, less the CI machinery (.ci/, tests/ci/): shell and bootstrap
+# scripts for the build host, not collection content, and left out of built artifacts too.
+(cd "$ROOT" && git ls-files -co --exclude-standard -z -- . ':!.ci' ':!tests/ci') \
+  | (cd "$ROOT" && xargs -0 cp --parents -P -t "$DEST")
 cd "$DEST"
 git init -q . && git add -A >/dev/null 2>&1 && git -c user.email=ci@local -c user.name=ci commit -qm sanity >/dev/null
 cache=$HOME/.ansible/test/cache; mkdir -p "$cache"

@@ -110,8 +110,8 @@ def test_unknown_boot_image():
 
 
 def test_reservations_one_per_form_same_address():
-    model, problems = validate(nodes(**{"node001.rack1": [ib(), eth()], "node002": [ib(guid="0x0002c903000c7812",
-                                                                                        ip=None)]}), NETWORKS)
+    hosts = {"node001.rack1": [ib(), eth()], "node002": [ib(guid="0x0002c903000c7812", ip=None)]}
+    model, problems = validate(nodes(**hosts), NETWORKS)
     assert problems == []
     res = reservations(model["nodes"], model["networks"])
     fabric = res["fabric0"]
