@@ -4,7 +4,6 @@ br0 in the netns carries 192.168.100.1 (inside the provisioning network
 192.168.100.0/24) and 10.99.0.1 (outside it); the instance's pxe0 carries
 192.168.100.2 (the boot server, the only Listen address) and 10.99.0.2.
 """
-import hashlib
 
 import pytest
 import testinfra

@@ -67,7 +67,7 @@ def _run(tmp_path, method, tool, iso, preflight=False):
     pb.write_text(yaml.safe_dump(play))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build/collections"),
                ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
-    r = subprocess.run(["ansible-playbook", "-i", "localhost,", str(pb)], capture_output=True, text=True, env=env)
+    r = subprocess.run(["ansible-playbook", "-i", "localhost,", str(pb)], capture_output=True, text=True, env=env, check=False)
     m = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", r.stdout)
     assert m, r.stdout + r.stderr
     return r, int(m.group(2)), int(m.group(3))
@@ -102,7 +102,7 @@ def test_extract_idempotent_and_replaced_by_new_iso(tmp_path, tool):
     assert os.stat(str(marker)).st_mtime_ns == mtime
 
     # A different ISO at the same path: the tree is replaced, the stamp follows.
-    tree_b, _ = _make_iso(tmp_path, "B", os.urandom(200000))
+    tree_b, _unused = _make_iso(tmp_path, "B", os.urandom(200000))
     os.replace(str(tmp_path / "B.iso"), str(iso))
     r, changed, failed = _run(tmp_path, "extract", tool, iso)
     assert failed == 0 and changed > 0, r.stdout
@@ -115,9 +115,9 @@ def test_mount_method(tmp_path):
     cannot (this host has no iso9660 module), the play fails and the previous tree stays.
     Either way no mount and no mount point is left behind."""
     tree, iso = _make_iso(tmp_path, "A", os.urandom(100000))
-    r, _, failed = _run(tmp_path, "extract", "xorriso", iso)
+    r, _unused, failed = _run(tmp_path, "extract", "xorriso", iso)
     assert failed == 0, r.stdout
-    tree_b, _ = _make_iso(tmp_path, "B", os.urandom(100000))
+    tree_b, _unused = _make_iso(tmp_path, "B", os.urandom(100000))
     os.replace(str(tmp_path / "B.iso"), str(iso))
     r, changed, failed = _run(tmp_path, "mount", "xorriso", iso)
     dest = tmp_path / "netinstall" / "ISO" / "T1"
@@ -139,7 +139,7 @@ def test_auto_method_picks_what_works_here(tmp_path):
     """auto on this host (loop device present, no iso9660 in the kernel) must extract."""
     tree, iso = _make_iso(tmp_path, "A", os.urandom(100000))
     with open("/proc/filesystems") as f:
-        can_mount = "iso9660" in f.read() or subprocess.run(["modprobe", "-n", "-q", "isofs"]).returncode == 0
+        can_mount = "iso9660" in f.read() or subprocess.run(["modprobe", "-n", "-q", "isofs"], check=False).returncode == 0
     r, changed, failed = _run(tmp_path, "auto", "xorriso", iso, preflight=True)
     assert failed == 0 and changed > 0, r.stdout
     expected = "Loop-mount the ISO read-only" if can_mount else "Extract the ISO with xorriso"

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import textwrap
 
 import pytest
 import yaml
@@ -51,7 +50,6 @@ CASES = {
 }
 
 
-
 def setup_module():
     # Not a skip: on a CI host without these, the test must fail, not pass silently.
     assert os.geteuid() == 0, "needs root (network namespace, root-only configuration files)"
@@ -82,8 +80,11 @@ def _render(tmp_path, family, extra):
         "vars_files": vars_files,
         "tasks": [{
             "name": "render",
-            "ansible.builtin.template": {"src": "{{ item.1 }}", "dest": "%s/{{ item.1 | basename | regex_replace('\\.j2$', '') }}" % out,
-                                        "mode": "0644"},
+            "ansible.builtin.template": {
+                "src": "{{ item.1 }}",
+                "dest": "%s/{{ item.1 | basename | regex_replace('\\.j2$', '') }}" % out,
+                "mode": "0644",
+            },
             "loop": [[r, os.path.join(ROOT, "roles", r, "templates", n)] for r, n in _templates()],
         }],
     }]
@@ -97,7 +98,7 @@ def _render(tmp_path, family, extra):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build/collections"),
                ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
     r = subprocess.run(["ansible-playbook", "-i", "localhost,", str(pb), "-e", "@%s" % evf],
-                       capture_output=True, text=True, env=env, cwd=str(tmp_path))
+                       capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     rendered = {}
     for role, name in _templates():
@@ -127,7 +128,7 @@ def _family_vars(role, family):
 
 
 def _unit_verify(staging, name, candidate):
-    return subprocess.run([UNIT_VERIFY, "--with", staging, name, candidate], capture_output=True, text=True)
+    return subprocess.run([UNIT_VERIFY, "--with", staging, name, candidate], capture_output=True, text=True, check=False)
 
 
 def _redhat_layout(tmp_path):
@@ -172,7 +173,7 @@ def _listen_replace():
 
 def test_every_template_has_a_validator():
     known = {"tftp.service.j2", "tftp.socket.j2", "fabric-netinstall.conf.j2", "fabric-listen.conf.j2"}
-    assert {n for _, n in _templates()} == known, "add the new template's validator to this test"
+    assert {n for _unused, n in _templates()} == known, "add the new template's validator to this test"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -243,7 +244,7 @@ def test_apache_config(tmp_path, rendered_case, case):
     # 1. our two files, each where the server reads it
     for tpl, as_ in (("fabric-listen.conf.j2", fv["__http_server_listen_as"]),
                      ("fabric-netinstall.conf.j2", fv["__http_server_conf_as"])):
-        r = subprocess.run(cmd + ["--as", as_, rendered[tpl]], capture_output=True, text=True)
+        r = subprocess.run(cmd + ["--as", as_, rendered[tpl]], capture_output=True, text=True, check=False)
         assert r.returncode == 0, (tpl, r.stderr)
     # 2. the distribution's Listen commented out by the role's own regexp/replace
     regexp, replace = _listen_replace()
@@ -254,12 +255,12 @@ def test_apache_config(tmp_path, rendered_case, case):
     assert "\nListen 80" not in "\n" + new and "# Listen 80  # fabric.boot" in new
     cand = tmp_path / "ports-candidate"
     cand.write_text(new)
-    r = subprocess.run(cmd + ["--as", fv["__http_server_ports_as"], str(cand)], capture_output=True, text=True)
+    r = subprocess.run(cmd + ["--as", fv["__http_server_ports_as"], str(cand)], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     # 3. a broken candidate is refused (the validator can fail)
     bad = tmp_path / "bad.conf"
     bad.write_text(open(rendered["fabric-netinstall.conf.j2"]).read() + "\nAlias /only-one\n")
-    r = subprocess.run(cmd + ["--as", fv["__http_server_conf_as"], str(bad)], capture_output=True, text=True)
+    r = subprocess.run(cmd + ["--as", fv["__http_server_conf_as"], str(bad)], capture_output=True, text=True, check=False)
     assert r.returncode != 0 and "Alias must have two arguments" in r.stderr, r.stderr
 
 
@@ -281,7 +282,7 @@ NETNS = "fbrhrender"
 
 
 def _sh(cmd, check=True):
-    r = subprocess.run(cmd, shell=True, capture_output=True, text=True)
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=False)
     if check:
         assert r.returncode == 0, (cmd, r.stdout, r.stderr)
     return r
@@ -301,7 +302,7 @@ def test_redhat_layout_serves_in_netns(tmp_path):
             f.write("[general]\n")
         with open(os.path.join(tftp_root, "uefi", "grub.cfg"), "w") as f:
             f.write("set timeout=1\n")
-        for d, _, files in os.walk(pub):
+        for d, _unused, files in os.walk(pub):
             os.chmod(d, 0o755)
             for n in files:
                 os.chmod(os.path.join(d, n), 0o644)
@@ -313,7 +314,7 @@ def test_redhat_layout_serves_in_netns(tmp_path):
         with open(os.path.join(server_root, "conf", "httpd.conf"), "a") as f:
             # RHEL's compiled-in defaults, spelled out for Debian's binary.
             f.write("PidFile run/httpd.pid\nDefaultRuntimeDir run\nMutex file:%s\n" % run)
-        r = subprocess.run(_apache_cmd("RedHat", server_root), capture_output=True, text=True)
+        r = subprocess.run(_apache_cmd("RedHat", server_root), capture_output=True, text=True, check=False)
         assert r.returncode == 0, r.stderr
         _sh("ip netns del %s 2>/dev/null" % NETNS, check=False)
         _sh("ip netns add {0} && ip -n {0} link set lo up && ip -n {0} link add d0 type veth peer name d1 && "
@@ -324,7 +325,7 @@ def test_redhat_layout_serves_in_netns(tmp_path):
         _sh(httpd + " -k start")
         try:
             curl = "ip netns exec %s curl -s -o /dev/null -w '%%{http_code}' --max-time 5 " % NETNS
-            for _ in range(50):
+            for _unused in range(50):
                 if _sh(curl + "http://192.168.100.1/netinstall/", check=False).stdout == "200":
                     break
                 time.sleep(0.2)
@@ -338,7 +339,7 @@ def test_redhat_layout_serves_in_netns(tmp_path):
         finally:
             _sh(httpd + " -k stop", check=False)
             pidfile = os.path.join(run, "httpd.pid")
-            for _ in range(50):
+            for _unused in range(50):
                 if not os.path.exists(pidfile):
                     break
                 time.sleep(0.2)

@@ -55,7 +55,7 @@ def test_every_problem_in_one_pass():
         node_9=[eth(mac="52:54:00:00:00:09", ip="10.0.0.9")],          # not a host name
         node010=[ib(guid="0x6666666666666666", ip="192.168.100.20"), ib(guid="0x7777777777777777", ip="192.168.100.21")],
     )
-    _, problems = validate(bad, NETWORKS)
+    _unused, problems = validate(bad, NETWORKS)
     text = "\n".join(problems)
     expected = [
         "node001: fabric_interfaces[0] (ib0).port_guid '52:54:00:12:34:56' is 6 bytes, an Ethernet MAC",
@@ -92,12 +92,12 @@ def test_every_problem_in_one_pass():
 def test_network_problems(change, fragment):
     nets = copy.deepcopy(NETWORKS)
     nets["fabric0"].update(change)
-    _, problems = validate({}, nets)
+    _unused, problems = validate({}, nets)
     assert any(fragment in p for p in problems), problems
 
 
 def test_missing_networks_and_non_list_interfaces():
-    _, problems = validate(nodes(node001="ib0"), None)
+    _unused, problems = validate(nodes(node001="ib0"), None)
     assert "fabric_networks: is not defined" in problems[0]
     assert "node001: fabric_interfaces must be a list, got str" in problems
 
@@ -105,7 +105,7 @@ def test_missing_networks_and_non_list_interfaces():
 def test_unknown_boot_image():
     n = nodes(node001=[ib()])
     n["node001"]["boot_image"] = "sles"
-    _, problems = validate(n, NETWORKS, boot_images={"rhel95": {}})
+    _unused, problems = validate(n, NETWORKS, boot_images={"rhel95": {}})
     assert problems == ["node001: fabric_boot_image 'sles' is not in fabric_boot_images (known: rhel95)"]
 
 
