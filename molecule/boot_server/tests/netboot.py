@@ -74,14 +74,14 @@ def _is_static_elf(path):
 
 
 def add_tap(netns, tap, bridge="br0"):
-    subprocess.run(["ip", "-n", netns, "link", "del", tap], capture_output=True)
+    subprocess.run(["ip", "-n", netns, "link", "del", tap], capture_output=True, check=False)
     subprocess.run(["ip", "-n", netns, "tuntap", "add", "dev", tap, "mode", "tap"], check=True)
     subprocess.run(["ip", "-n", netns, "link", "set", tap, "master", bridge], check=True)
     subprocess.run(["ip", "-n", netns, "link", "set", tap, "up"], check=True)
 
 
 def del_tap(netns, tap):
-    subprocess.run(["ip", "-n", netns, "link", "del", tap], capture_output=True)
+    subprocess.run(["ip", "-n", netns, "link", "del", tap], capture_output=True, check=False)
 
 
 def boot_uefi(netns, tap, mac, workdir, marker, timeout=180):

@@ -49,7 +49,6 @@ PLAYBOOK = """
 """
 
 
-
 def _ansible_playbook():
     # the venv's, next to this interpreter, else whatever PATH has
     here = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -73,7 +72,7 @@ def test_role_menus_render_and_validate(tmp_path, family, distribution, linux, i
                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
                ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
     res = subprocess.run([_ansible_playbook(), str(play)],
-                         capture_output=True, text=True, env=env, timeout=300)
+                         capture_output=True, text=True, env=env, timeout=300, check=False)
     assert res.returncode == 0, (res.stdout[-4000:], res.stderr[-2000:])
     stats = json.loads(res.stdout)["stats"]["localhost"]
     assert stats["failures"] == 0 and stats["changed"] >= 6, stats
@@ -82,7 +81,7 @@ def test_role_menus_render_and_validate(tmp_path, family, distribution, linux, i
     assert names == ["grub.cfg", "grub.cfg-01-00-02-c9-0c-78-11", "grub.cfg-C0A8640B"]
     for name in names + ["../grub/grub.cfg"]:
         text = (uefi / name).read_text()
-        assert subprocess.run([check, str(uefi / name)]).returncode == 0, text
+        assert subprocess.run([check, str(uefi / name)], check=False).returncode == 0, text
     node = (uefi / "grub.cfg-01-00-02-c9-0c-78-11").read_text()
     assert ("\n  %s /images/rhel95/vmlinuz rd.driver.pre=mlx5_ib,ib_ipoib rd.neednet=1 ip=ib0:dhcp "
             "rd.net.timeout.carrier=60 inst.repo=http://192.168.100.1/netinstall/ISO/RHEL95 "
