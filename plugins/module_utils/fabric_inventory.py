@@ -36,11 +36,13 @@ NETWORK_KEYS = ("subnet", "boot_server", "gateway", "dns_servers", "domain_name"
 
 
 class ModelError(ValueError):
-    """Raised with every problem found, one per line."""
+    """Raised with every problem found, one per line, so one run shows the admin the whole list."""
+
+    HEADING = "fabric inventory has %d problem(s), nothing was changed:"
 
     def __init__(self, problems):
         self.problems = list(problems)
-        lines = ["fabric inventory has %d problem(s), nothing was changed:" % len(self.problems)]
+        lines = [self.HEADING % len(self.problems)]
         lines.extend("  - %s" % p for p in self.problems)
         super(ModelError, self).__init__("\n".join(lines))
 

@@ -32,7 +32,7 @@ from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import
     IdentityError,
     PortGuid,
 )
-from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import validate
+from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import ModelError, validate
 
 FABRIC_TYPES = ("infiniband", "omnipath")
 TRANSPORT_MODES = ("datagram", "connected")
@@ -62,14 +62,10 @@ DEFAULT_OPTIONS = {
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
-class NmKeyfileError(ValueError):
+class NmKeyfileError(ModelError):
     """Raised with every problem found, one per line."""
 
-    def __init__(self, problems):
-        self.problems = list(problems)
-        lines = ["fabric_client: %d problem(s), nothing was changed:" % len(self.problems)]
-        lines.extend("  - %s" % p for p in self.problems)
-        super(NmKeyfileError, self).__init__("\n".join(lines))
+    HEADING = "fabric_client: %d problem(s), nothing was changed:"
 
 
 def profile_uuid(host, ifname):
