@@ -109,7 +109,7 @@ def test_opa_driver_set_appended(pulled):
         raw = subprocess.run(cmd, input=tail, capture_output=True, check=True).stdout
     with tempfile.TemporaryDirectory() as d:
         subprocess.run(["cpio", "-idm", "--quiet", "--no-absolute-filenames"], input=raw, cwd=d, check=True)
-        names = {os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs}
+        names = {os.path.relpath(os.path.join(r, f), d) for r, _unused, fs in os.walk(d) for f in fs}
         for fw in HFI1_FW:
             assert f"usr/lib/firmware/{fw}" in names, sorted(names)[:40]
             assert open(os.path.join(d, "usr/lib/firmware", fw)).read().startswith("fabric.boot test placeholder")

@@ -18,7 +18,7 @@ EXPECTED_COMPRESSION = {"gzip": "gzip", "xz": "xz", "zstd": "zstd", "early+gzip"
 def _host_dep_line(rel):
     with open(os.path.join(L.MODDIR, "modules.dep")) as f:
         for line in f:
-            k, _, v = line.partition(":")
+            k, _unused, v = line.partition(":")
             if k == rel:
                 return v.split()
     raise AssertionError(f"{rel} not in host modules.dep")
@@ -58,7 +58,7 @@ def _check_injected(dest_image, tree, expect_conf=True):
     deps = {}
     with open(os.path.join(moddir, "modules.dep")) as f:
         for line in f:
-            k, _, v = line.partition(":")
+            k, _unused, v = line.partition(":")
             deps[k] = v.split()
     for rel in closure:
         assert rel in deps, f"{rel} missing from the image's modules.dep"
@@ -112,7 +112,7 @@ def test_rewrite_real_image(images, injected, scratch, name):
     # one big archive in the source's compression, then at most one small one (the module's manifest)
     kinds = [(k, len(b)) for k, b in main]
     assert main[0][0] == EXPECTED_COMPRESSION[name], kinds
-    assert len(main) <= 2 and all(len(b) < 65536 for _, b in main[1:]), kinds
+    assert len(main) <= 2 and all(len(b) < 65536 for _unused, b in main[1:]), kinds
     tree = _extract_all(data, os.path.join(scratch, "tree"))
     after = _check_injected(dest, tree)
     lost = sorted(n for n in before - after if "/modules." not in n)
@@ -155,7 +155,7 @@ def _check_injected_tree_only(tree):
     for m in ADD:
         out = L.run(["modprobe", "-d", tree, "-S", L.KVER, "--show-depends", m]).stdout
         assert "insmod " in out, out
-    conf = [os.path.join(d, f) for d, _, fs in os.walk(tree) for f in fs if f == "fabric-test.conf"]
+    conf = [os.path.join(d, f) for d, _unused, fs in os.walk(tree) for f in fs if f == "fabric-test.conf"]
     assert any("modules-load.d" in c for c in conf) and any("modprobe.d" in c for c in conf), conf
 
 
@@ -201,7 +201,7 @@ def test_remove_module(images, scratch):
     used = set()
     mods = []
     for line in dep.splitlines():
-        k, _, v = line.partition(":")
+        k, _unused, v = line.partition(":")
         mods.append(k)
         used.update(v.split())
     leaf = sorted(m for m in mods if m not in used and m.endswith(".ko"))[0]
