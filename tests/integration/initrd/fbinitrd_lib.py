@@ -54,8 +54,9 @@ def run(cmd, **kw):
     """subprocess.run with text output; raises with the output on failure."""
     kw.setdefault("capture_output", True)
     kw.setdefault("text", True)
-    r = subprocess.run(cmd, **kw, check=False)
-    if r.returncode != 0 and kw.get("check", True):
+    want_success = kw.pop("check", True)
+    r = subprocess.run(cmd, check=False, **kw)
+    if r.returncode != 0 and want_success:
         raise AssertionError(f"{cmd!r} failed rc={r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}")
     return r
 
