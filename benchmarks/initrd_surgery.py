@@ -213,10 +213,24 @@ def write_section(path, section):
         handle.write(text)
 
 
+def _newest_debian_kernel():
+    """The kernel tests/ci/apt-packages.sh installs moves with Debian point releases: look it up."""
+    import glob
+    import re
+
+    found = [os.path.basename(d) for d in glob.glob("/lib/modules/*-amd64")
+             if os.path.exists("/boot/initrd.img-%s" % os.path.basename(d))]
+    if not found:
+        return "NONE-install-linux-image-amd64"
+    return max(found, key=lambda k: [int(p) if p.isdigit() else p for p in re.split(r"[.-]", k)])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument("--initrd", default="/boot/initrd.img-6.1.0-56-amd64")
-    parser.add_argument("--modules", default="/lib/modules/6.1.0-56-amd64")
+    kver = _newest_debian_kernel()
+    parser.add_argument("--initrd", default="/boot/initrd.img-%s" % kver,
+                        help="default: the newest installed Debian kernel's initrd")
+    parser.add_argument("--modules", default="/lib/modules/%s" % kver)
     parser.add_argument("--formats", default="zstd,gzip,xz")
     parser.add_argument("--add", default="hfi1,ib_ipoib,mlx5_ib,rdma_rxe")
     parser.add_argument("--write", metavar="FILE", help="docs/performance.md to update")
