@@ -11,9 +11,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Molecule scenarios: every directory under molecule/ with a molecule.yml.
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: test unit lint sanity integration molecule collection-link benchmarks docs-check
+.PHONY: test unit lint docs-check release-check sanity integration molecule collection-link benchmarks changelog release
 
-test: unit lint sanity integration molecule
+test: unit lint docs-check release-check sanity integration molecule
 
 collection-link:
 	@mkdir -p $(COLLECTIONS)/ansible_collections/fabric
@@ -28,6 +28,21 @@ lint: collection-link
 	@# ansible-lint installs the project into ~/.ansible/collections; a stale copy there would
 	@# shadow this checkout for any ansible command run without ANSIBLE_COLLECTIONS_PATH.
 	rm -rf $(HOME)/.ansible/collections/ansible_collections/fabric/boot
+
+# Every role variable in its argument spec and role page, every filter documented; fragments lint.
+docs-check:
+	python tests/ci/docs_check.py
+	antsibull-changelog lint
+
+# Build the release tarball, install it into an empty collections path, ansible-doc everything.
+release-check:
+	bash tests/ci/release-check.sh
+
+# Cut a release: make release VERSION=0.2.0 (galaxy.yml version, CHANGELOG.md from the fragments).
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z"; exit 2; }
+	sed -i 's/^version: .*/version: $(VERSION)/' galaxy.yml
+	antsibull-changelog release --version $(VERSION)
 
 sanity:
 	bash tests/ci/sanity.sh

@@ -6,7 +6,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
-  # podman + systemd test containers (../shared/recipes/podman-systemd)
+  # podman + systemd test containers (root podman with runc, tests/ci/podman-conf.sh)
   podman runc netavark aardvark-dns iptables uidmap slirp4netns fuse-overlayfs
   debootstrap systemd-container
   # network namespaces, real protocol clients and captures

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Root podman on this machine type needs two settings (../shared/recipes/podman-systemd/NOTES.md):
+# Root podman on this machine type needs two settings (found the hard way, docs/development.md):
 # rlimits no higher than the sandbox's hard limits (no CAP_SYS_RESOURCE), and runc, because
 # crun refuses the hybrid cgroup layout.
 set -euo pipefail

@@ -1,6 +1,7 @@
 #!/bin/bash
 # ansible-test sanity needs the collection at .../ansible_collections/fabric/boot and, here,
-# an offline stand-in for its pip bootstrap download (../shared/recipes/ansible-test).
+# an offline stand-in for the pip bootstrap script it downloads (tests/ci/get_pip_offline.py: no
+# host but the package index is reachable here).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DEST=$ROOT/build/sanity/ansible_collections/fabric/boot

@@ -23,5 +23,5 @@ fi
 
 stamp "python venv $VENV"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
+"$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/requirements-test.txt"
 stamp "done"

@@ -25,7 +25,7 @@ def test_good_config():
 
 
 def test_recipe_config_parses():
-    """The config that booted a VM in ../shared/recipes/pxe-boot (pxelinux.cfg-default)."""
+    """A pxelinux.cfg/default that booted a VM through SeaBIOS, iPXE and pxelinux 6.04."""
     cfg = parse("SERIAL 0 115200\nDEFAULT linux\nPROMPT 0\nTIMEOUT 0\nLABEL linux\n"
                 "  KERNEL ::/uefi/vmlinuz\n  INITRD ::/uefi/initrd.img\n  APPEND console=ttyS0,115200 panic=5\n")
     assert cfg["labels"]["linux"]["KERNEL"] == "::/uefi/vmlinuz"

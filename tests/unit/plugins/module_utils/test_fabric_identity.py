@@ -15,13 +15,13 @@ from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import
 # (source, value as printed there, the GUID it carries)
 PUBLIC_GUID_VECTORS = [
     # 1. NVIDIA FlexBoot "Diskless Machines" guide, dhclient.conf example for a ConnectX port
-    #    (../shared/seeds/000_*.txt): send dhcp-client-identifier ff:00:...:00:02:c9:03:00:00:10:39
+    #    send dhcp-client-identifier ff:00:...:00:02:c9:03:00:00:10:39
     ("NVIDIA FlexBoot guide, dhclient.conf for ConnectX",
      "ff:00:00:00:00:00:02:00:00:02:c9:00:00:02:c9:03:00:00:10:39", "00:02:c9:03:00:00:10:39"),
-    # 2. Cornelis "Configuring Boot Over Fabric", dhcpd log line (../shared/seeds/001_*.txt):
+    # 2. Cornelis "Configuring Boot Over Fabric", dhcpd log line:
     #    "DHCPACK on 192.168.100.2 to 20:d0:06:6a:02:01:00:00:30"
     ("Cornelis Boot over Fabric guide, dhcpd DHCPACK log", "20:d0:06:6a:02:01:00:00:30", "d0:06:6a:02:01:00:00:30"),
-    # 3. InfiniBand Linux configuration notes (../shared/seeds/002_*.txt), ibv_devices output
+    # 3. InfiniBand Linux configuration notes, ibv_devices output
     #    "mlx5_0 08c0eb0300f82cbc" (bare 16 hex digits)
     ("IB Linux notes, ibv_devices output", "08c0eb0300f82cbc", "08:c0:eb:03:00:f8:2c:bc"),
     # 4. Same notes, `rdma dev` output "node_guid 9803:9b03:0067:ab58" (ibv_devinfo notation)
