@@ -26,6 +26,7 @@ import shutil
 import stat
 import tempfile
 
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs import cache
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import compression
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import cpio
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import kmod
@@ -311,6 +312,15 @@ def _already_done(req, request_sha, src_data, src_sha, dest_data, same_file):
     mode); in append mode to a separate dest, the appended archive is looked for right
     after src's bytes first, so only that small archive is decompressed.
     """
+    dest_sha = _sha(dest_data)
+    record = cache.load(req.dest)
+    if (record is not None and record.get("format") == MANIFEST_FORMAT
+            and record.get("request_sha256") == request_sha and record.get("sha256") == dest_sha
+            and record.get("size") == len(dest_data)
+            and (same_file or record.get("source_sha256") == src_sha)):
+        return _result_from_manifest(record, False, {
+            "size_before": len(dest_data), "size_after": len(dest_data), "sha256": dest_sha,
+            "backup_file": None})
     found = None
     if req.mode == "append" and not same_file and len(dest_data) > len(src_data):
         found = find_manifest(dest_data, len(src_data))
@@ -331,7 +341,7 @@ def _already_done(req, request_sha, src_data, src_sha, dest_data, same_file):
         archives[-1]["size"] = found["end"] - offset
     return _result_from_manifest(manifest, False, {
         "archives": archives, "size_before": len(dest_data), "size_after": len(dest_data),
-        "sha256": _sha(dest_data), "backup_file": None})
+        "sha256": dest_sha, "backup_file": None})
 
 
 _TYPES = ((stat.S_ISDIR, "directory", "d"), (stat.S_ISLNK, "symlink", "l"),
@@ -514,6 +524,11 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
         if req.backup and dest_data is not None:
             result["backup_file"] = (backup_func or _backup)(req.dest)
         os.chmod(tmp, 0o644)
+        record = _result_from_manifest(manifest, True, {"archives": layout})
+        record.update({"format": MANIFEST_FORMAT, "request_sha256": manifest["request_sha256"],
+                       "source_sha256": manifest["source_sha256"], "sha256": result["sha256"],
+                       "size": result["size_after"]})
+        cache.save(tmp, record)
         (commit_func or os.replace)(tmp, req.dest)
     except BaseException:
         if os.path.exists(tmp):

@@ -9,7 +9,7 @@ import pytest
 
 import builders
 from builders import KVER, MODROOT
-from ansible_collections.fabric.boot.plugins.module_utils.initramfs import image, surgery
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs import cache, image, surgery
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
 
 IPOIB = MODROOT + "/kernel/drivers/infiniband/ulp/ipoib/ib_ipoib.ko"
@@ -151,3 +151,28 @@ def test_appended_archive_of_another_tool_is_kept(env):
     listed = run(src=src, mode="list")["archives"]
     assert [a["role"] for a in listed] == ["main", "main", "appended"]
     assert open(src, "rb").read()[:len(base)] == base
+
+
+def test_noop_shortcut_from_the_xattr_then_from_the_manifest(env, monkeypatch):
+    tmp, src, tree = env
+    dest = str(tmp / "out.img")
+    first = run(src=src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)
+    assert cache.load(dest)["sha256"] == first["sha256"]
+    # With the attribute, nothing is decompressed.
+    real = surgery.find_manifest
+    monkeypatch.setattr(surgery, "find_manifest", lambda *a: pytest.fail("decompressed"))
+    again = run(src=src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)
+    assert again["changed"] is False and again["modules_added"] == first["modules_added"]
+    assert again["archives"] == first["archives"] and again["sha256"] == first["sha256"]
+    # Without it (a copy, another file system), the manifest inside the image decides.
+    monkeypatch.setattr(surgery, "find_manifest", real)
+    os.removexattr(dest, cache.XATTR)
+    again = run(src=src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)
+    assert again["changed"] is False and again["archives"] == first["archives"]
+    # An attribute that does not match the bytes is ignored.
+    cache.save(dest, dict(cache.load(dest) or {}, sha256="0" * 64))
+    data = bytearray(open(dest, "rb").read())
+    data[-30] ^= 1
+    with open(dest, "wb") as handle:
+        handle.write(data)
+    assert run(src=src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)["changed"]
