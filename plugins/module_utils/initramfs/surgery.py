@@ -528,8 +528,11 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
         record.update({"format": MANIFEST_FORMAT, "request_sha256": manifest["request_sha256"],
                        "source_sha256": manifest["source_sha256"], "sha256": result["sha256"],
                        "size": result["size_after"]})
-        cache.save(tmp, record)
         (commit_func or os.replace)(tmp, req.dest)
+        # After the move: Ansible's atomic_move copies the old file's attributes (shutil.copystat,
+        # xattrs included) onto the new one, which would leave the old record. A stale or
+        # missing record only costs the slower check, since it must match the file's sha256.
+        cache.save(req.dest, record)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -3,9 +3,11 @@
 The module runs through ansible-playbook; results are checked with lsinitrd, cpio, modinfo,
 kmod's own modprobe (--show-depends against the image's modules.dep.bin) and byte comparisons.
 """
+import json
 import os
 import subprocess
 import time
+import zlib
 
 import pytest
 
@@ -121,7 +123,7 @@ def test_rewrite_real_image(images, injected, scratch, name):
     piped = L.pipe_list(dest, EXPECTED_COMPRESSION[name], skip=skip)
     assert piped[-1] == MANIFEST and MANIFEST in after, piped[-3:]
     assert set(piped) == after - (L.cpio_list_bytes(segs[0][1], "none") if skip else set())
-    manifest = __import__("json").loads(L.lsinitrd_file(dest, MANIFEST))
+    manifest = json.loads(L.lsinitrd_file(dest, MANIFEST))
     assert manifest["tool"] == "fabric.boot.initrd" and manifest["request_sha256"]
     lost = sorted(n for n in before - after if "/modules." not in n)
     assert not lost, f"rewrite lost files: {lost[:20]}"
@@ -183,6 +185,9 @@ def test_idempotent_and_check_mode(images, scratch, mode, name, timings):
     assert first["changed"] is True
     st1 = os.stat(dest)
     sha1 = L.sha256(dest)
+    # the no-op record survives Ansible's atomic_move (which copies the old file's xattrs)
+    record = json.loads(zlib.decompress(os.getxattr(dest, "user.fabric_boot.initrd")))
+    assert record["sha256"] == sha1 == first["sha256"]
     time.sleep(1.1)  # a rewrite would show up as a new mtime
     second = L.run_module(args)
     timings[f"module second run ({mode} {name})"] = second["_elapsed"]

@@ -176,3 +176,20 @@ def test_noop_shortcut_from_the_xattr_then_from_the_manifest(env, monkeypatch):
     with open(dest, "wb") as handle:
         handle.write(data)
     assert run(src=src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)["changed"]
+
+
+def test_record_is_fresh_after_a_move_that_copies_the_old_xattrs(env):
+    """Ansible's atomic_move copies the old file's stat and xattrs onto the new one."""
+    tmp, src, tree = env
+    dest = str(tmp / "out.img")
+
+    def atomic_move(new, old):
+        if os.path.exists(old):
+            shutil.copystat(old, new)
+        os.rename(new, old)
+
+    surgery.run(dict(src=src, dest=dest, add_modules=["ib_cm"], module_source=tree),
+                commit_func=atomic_move)
+    second = surgery.run(dict(src=src, dest=dest, add_modules=["ib_ipoib"], module_source=tree),
+                         commit_func=atomic_move)
+    assert second["changed"] and cache.load(dest)["sha256"] == second["sha256"]
