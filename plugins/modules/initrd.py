@@ -29,7 +29,7 @@ description:
     with the same request reports C(changed=false) without writing.
   - O(mode=list) returns every archive of O(src) with its compression and members, the
     appended ones included, and changes nothing.
-  - See docs/initrd.md in the collection for the file layout, the two write modes and the pitfalls.
+  - See docs/initrd.md in the collection for the file layout, the modes and the pitfalls.
 author:
   - fabric.boot contributors (@fabric-boot)
 options:
@@ -137,12 +137,14 @@ options:
   compression_level:
     description:
       - Compression level, meaning what C(-N) means to the codec's command-line tool
-        (C(gzip -N), C(xz -N) (preset N with its dictionary: 64 MiB at 9), C(zstd -N)
+        (C(gzip -N), C(xz -N) (preset N with its own dictionary, 64 MiB at 9), C(zstd -N)
         (V(20)-V(22) with C(--ultra)), C(lz4 -N), C(bzip2 -N), C(xz --format=lzma -N)).
         xz always uses C(--check=crc32), which the kernel needs.
       - Without a level the output is what dracut writes for the codec (C(gzip -9),
         C(xz --lzma2=dict=1MiB) (preset 6, 1 MiB dictionary), C(lz4 -9), C(bzip2 -9)), and
         C(zstd -9) as initramfs-tools writes (dracut's C(-15) is much slower on a 2-core host).
+      - The small archive of O(mode=append) defaults to C(gzip -6) instead of C(-9) (a third
+        of the time, about 1% larger); other codecs use the defaults above.
     type: int
   force_vermagic:
     description: Add modules whose vermagic names another kernel release than the image's.

@@ -260,6 +260,15 @@ def _order_key(entry):
 
 
 _ROLE = {"rewrite": "main", "append": "appended"}
+# The appended archive is small and mostly already-dense module code: gzip -9 spends 3x the
+# time of -6 for 0.5% (measured on a whole dracut image), so append mode defaults to -6.
+APPEND_LEVEL = {"gzip": 6}
+
+
+def _level(req, fmt):
+    if req.level is None and req.mode == "append":
+        return APPEND_LEVEL.get(fmt)
+    return req.level
 
 
 def _manifest_dirs(present):
@@ -508,7 +517,8 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
                 prefix_hash.update(b"\0" * (start - prefix_end))
             manifest["prefix_sha256"] = prefix_hash.hexdigest()
             out.flush()
-            compression.compress_chunks(_with_manifest(payload, manifest), fmt, req.level, out)
+            compression.compress_chunks(_with_manifest(payload, manifest), fmt,
+                                        _level(req, fmt), out)
             out.flush()
             end = out.tell()
             layout.append({"offset": start, "size": end - start, "compression": fmt,
