@@ -20,10 +20,12 @@ import re
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import compression
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import kmod
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.image import (
+    LEGACY_MANIFEST_PATH, MANIFEST_PATH)
 
 # 2: manifest inside the last archive; an explicit xz level is `xz -N`.
 REQUEST_FORMAT = 2
-RESERVED_PATHS = ("usr/lib/fabric-boot/initrd-manifest.json", "etc/fabric-boot/initrd-manifest.json")
+RESERVED_PATHS = (MANIFEST_PATH, LEGACY_MANIFEST_PATH)
 _CONF_NAME = re.compile(r"^[A-Za-z0-9_.@+-]+$")
 
 

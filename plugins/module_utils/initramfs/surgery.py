@@ -212,7 +212,7 @@ def _plan(req, tree, kver, root):
         # ... and modprobe is told never to load what was asked to go.
         # `install` commands run through /bin/sh (kmod's system()), which every initrd has;
         # `exit 1` is a shell builtin, so modprobe fails with its one error line and no
-        # "/bin/false: not found" (dracut images have no /bin/false).
+        # "/bin/false: No such file or directory" (dracut images have no /bin/false).
         lines = ["blacklist %s\ninstall %s exit 1\n" % (n, n) for n in sorted(removed_names)]
         path = tree.resolve(REMOVED_CONF)
         _put(plan, tree, path, (HEADER + "".join(lines)).encode())
