@@ -17,14 +17,6 @@ DUMMY = MODROOT + "/kernel/drivers/net/dummy.ko"
 LEGACY = "etc/fabric-boot/initrd-manifest.json"
 
 
-@pytest.fixture
-def env(tmp_path):
-    src = str(tmp_path / "initrd.img")
-    builders.make_image(src, "gzip")
-    tree = builders.source_tree(str(tmp_path / "src" / KVER))
-    return tmp_path, src, tree
-
-
 def run(**params):
     return surgery.run(params)
 

@@ -17,14 +17,6 @@ IB_CORE = MODROOT + "/kernel/drivers/infiniband/core/ib_core.ko"
 DUMMY = MODROOT + "/kernel/drivers/net/dummy.ko"
 
 
-@pytest.fixture
-def env(tmp_path):
-    src = str(tmp_path / "initrd.img")
-    builders.make_image(src, "gzip")
-    tree = builders.source_tree(str(tmp_path / "src" / KVER))
-    return tmp_path, src, tree
-
-
 def run(initrd, **params):
     params.setdefault("src", initrd)
     check = params.pop("_check", False)
