@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """What `compression_level` gives in fabric.boot.initrd, against the command-line tools.
 
 The newc stream the module writes for an image (a rewrite with `compression: none`) is
@@ -101,9 +100,9 @@ def main():
     lines = [
         "## initrd compression levels (`compression_level`)",
         "",
-        "Written by `benchmarks/initrd_levels.py` on %s, %s, %d CPUs (load average %.1f; one run each,"
-        " sizes are exact, times rough)." % (time.strftime("%Y-%m-%d"), platform.platform(),
-                                              os.cpu_count(), load),
+        "Written by `benchmarks/initrd_levels.py` on %s, %s, %d CPUs (load average %.1f; one run"
+        " each, sizes are exact, times rough)." % (
+            time.strftime("%Y-%m-%d"), platform.platform(), os.cpu_count(), load),
         "",
         "Input: %s, %.1f MB of newc as the module writes it; both columns compress the same bytes."
         % (opts.label or "`%s`" % opts.initrd, len(data) / 1e6),

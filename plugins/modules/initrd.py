@@ -245,6 +245,30 @@ archives:
   returned: always
   type: list
   elements: dict
+  contains:
+    offset:
+      description: Byte offset of the archive in the file.
+      type: int
+    size:
+      description: Bytes the archive takes in the file.
+      type: int
+    compression:
+      description: Its compression (V(none) for an uncompressed newc archive).
+      type: str
+    role:
+      description: V(early), V(main), V(appended) or V(manifest).
+      type: str
+    entries:
+      description: Number of members (check mode and O(mode=list)).
+      type: int
+      returned: in check mode and with O(mode=list)
+    members:
+      description: Every member in archive order, with C(name), C(type) (V(file),
+        V(directory), V(symlink), V(char), V(block), V(fifo), V(socket)), C(mode) (octal
+        string), C(size) and, for symbolic links, C(target).
+      type: list
+      elements: dict
+      returned: with O(mode=list)
   sample: [{offset: 0, size: 7680, compression: none, role: early},
            {offset: 7680, size: 31300000, compression: zstd, role: main}]
 manifest:

@@ -290,9 +290,8 @@ def _with_manifest(entries, manifest):
         yield chunk
     manifest["content_sha256"] = digest.hexdigest()
     data = json.dumps(manifest, sort_keys=True, indent=1).encode() + b"\n"
-    for chunk in cpio.write_entries([cpio.Entry(MANIFEST_PATH, FILE_MODE, data)],
-                                    start_ino=len(entries)):
-        yield chunk
+    yield from cpio.write_entries([cpio.Entry(MANIFEST_PATH, FILE_MODE, data)],
+                                  start_ino=len(entries))
 
 
 def _describe_listing(entries, changed):
