@@ -23,10 +23,13 @@ description:
   - Paths are resolved through symbolic links in the image (dracut and initramfs-tools images
     have C(lib -> usr/lib)).
   - The output is deterministic (sorted entries, root:root, mtime 0) and written atomically.
-    A small manifest archive at the end of the file (C(etc/fabric-boot/initrd-manifest.json))
-    records the request, so a rerun with the same request reports C(changed=false) without
-    decompressing the image.
-  - See docs/initrd.md in the collection for the file layout, the two write modes and the pitfalls.
+    The output of O(mode=rewrite) is what dracut writes (early archives, then one compressed
+    archive), so C(lsinitrd) and C(zstd -dc | cpio -it) list all of it. The last member of the
+    last archive, C(usr/lib/fabric-boot/initrd-manifest.json), records the request, so a rerun
+    with the same request reports C(changed=false) without writing.
+  - O(mode=list) returns every archive of O(src) with its compression and members, the
+    appended ones included, and changes nothing.
+  - See docs/initrd.md in the collection for the file layout, the modes and the pitfalls.
 author:
   - fabric.boot contributors (@fabric-boot)
 options:
@@ -47,9 +50,14 @@ options:
         this module is replaced, not stacked.
       - In V(append) mode removed modules cannot disappear from the earlier archive; they are
         overwritten with empty files, left out of C(modules.dep*) and listed with C(blacklist) and
-        C(install <module> /bin/false) in C(etc/modprobe.d/fabric-boot-removed.conf).
+        C(install <module> exit 1) in C(etc/modprobe.d/fabric-boot-removed.conf), so an
+        explicit C(modprobe) fails too (the command runs in the image's C(/bin/sh)).
+      - Stock tools (C(lsinitrd), C(zcat | cpio -t)) read only the first compressed archive of
+        an V(append) output; V(list) shows the appended one too.
+      - V(list) reads O(src) and returns its archives and members in RV(archives) and the
+        manifest in RV(manifest); O(dest) and the change options are ignored or must be empty.
     type: str
-    choices: [rewrite, append]
+    choices: [rewrite, append, list]
     default: rewrite
   add_modules:
     description: Module names to add with their dependencies. V(-) and V(_) are equivalent.
@@ -127,7 +135,16 @@ options:
     choices: [auto, gzip, xz, lzma, zstd, bzip2, lz4, none]
     default: auto
   compression_level:
-    description: Compression level. Defaults are gzip 9, xz 6, lzma 6, zstd 9, bzip2 9, lz4 9.
+    description:
+      - Compression level, meaning what C(-N) means to the codec's command-line tool
+        (C(gzip -N), C(xz -N) (preset N with its own dictionary, 64 MiB at 9), C(zstd -N)
+        (V(20)-V(22) with C(--ultra)), C(lz4 -N), C(bzip2 -N), C(xz --format=lzma -N)).
+        xz always uses C(--check=crc32), which the kernel needs.
+      - Without a level the output is what dracut writes for the codec (C(gzip -9),
+        C(xz --lzma2=dict=1MiB) (preset 6, 1 MiB dictionary), C(lz4 -9), C(bzip2 -9)), and
+        C(zstd -9) as initramfs-tools writes (dracut's C(-15) is much slower on a 2-core host).
+      - The small archive of O(mode=append) defaults to C(gzip -6) instead of C(-9) (a third
+        of the time, about 1% larger); other codecs use the defaults above.
     type: int
   force_vermagic:
     description: Add modules whose vermagic names another kernel release than the image's.
@@ -148,7 +165,11 @@ notes:
   - Same inputs give byte-identical output on the same host; pigz and gzip (or xz and the
     Python fallback) produce different bytes, so hosts with different tools may differ.
   - A rerun is recognised as a no-op from the manifest; the manifest also records the sha256 of
-    everything before it, so a file edited by hand is rebuilt.
+    the bytes in front of its archive and of the archive's content before it, so a file edited
+    by hand is rebuilt. Reading it decompresses the last archive (the whole main archive in
+    V(rewrite) mode, only the small appended one in V(append) mode to a separate O(dest)).
+  - Files written by the first releases (a separate trailing manifest archive) are rebuilt
+    once in the current layout.
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -181,6 +202,12 @@ EXAMPLES = r"""
       - name: ipoib
         lines: ["options ib_ipoib send_queue_size=256"]
 
+- name: Show every archive of an appended image and what it holds (like lsinitrd)
+  fabric.boot.initrd:
+    src: /var/lib/tftpboot/images/debian12/initrd.img
+    mode: list
+  register: initrd_contents
+
 - name: Drop a module and recompress with zstd
   fabric.boot.initrd:
     src: /boot/initrd.img-6.1.0-56-amd64
@@ -208,12 +235,46 @@ mode:
   type: str
   sample: rewrite
 archives:
-  description: The archives of the result (of O(src) in check mode).
+  description:
+    - The archives of the result (of O(src) in check mode and with O(mode=list)), in file
+      order. RV(archives[].role) is V(early) (uncompressed microcode or ACPI archive), V(main),
+      V(appended) (written by O(mode=append)) or V(manifest) (a trailing manifest archive of
+      files written by the first releases of this module).
+    - With O(mode=list) each also has RV(archives[].members), every member in archive order
+      (name, type, mode, size, symlink target).
   returned: always
   type: list
   elements: dict
-  sample: [{offset: 0, size: 31300000, compression: zstd, role: main},
-           {offset: 31300000, size: 2100, compression: zstd, role: manifest}]
+  contains:
+    offset:
+      description: Byte offset of the archive in the file.
+      type: int
+    size:
+      description: Bytes the archive takes in the file.
+      type: int
+    compression:
+      description: Its compression (V(none) for an uncompressed newc archive).
+      type: str
+    role:
+      description: V(early), V(main), V(appended) or V(manifest).
+      type: str
+    entries:
+      description: Number of members (check mode and O(mode=list)).
+      type: int
+      returned: in check mode and with O(mode=list)
+    members:
+      description: Every member in archive order, with C(name), C(type) (V(file),
+        V(directory), V(symlink), V(char), V(block), V(fifo), V(socket)), C(mode) (octal
+        string), C(size) and, for symbolic links, C(target).
+      type: list
+      elements: dict
+      returned: with O(mode=list)
+  sample: [{offset: 0, size: 7680, compression: none, role: early},
+           {offset: 7680, size: 31300000, compression: zstd, role: main}]
+manifest:
+  description: The manifest found at the end of O(src) (O(mode=list) only), or null.
+  returned: when O(mode=list)
+  type: dict
 modules_added:
   description: Every module placed (explicit ones and the dependency closure).
   returned: always
@@ -269,7 +330,7 @@ from ansible_collections.fabric.boot.plugins.module_utils.initramfs.surgery impo
 ARGUMENT_SPEC = dict(
     src=dict(type="path", required=True),
     dest=dict(type="path"),
-    mode=dict(type="str", choices=["rewrite", "append"], default="rewrite"),
+    mode=dict(type="str", choices=["rewrite", "append", "list"], default="rewrite"),
     add_modules=dict(type="list", elements="str", default=[]),
     module_source=dict(type="path"),
     remove_modules=dict(type="list", elements="str", default=[]),

@@ -23,19 +23,20 @@ HFI1_FW = ["hfi1_dc8051.fw", "hfi1_fabric.fw", "hfi1_pcie.fw", "hfi1_sbus.fw"]
 
 @pytest.fixture(scope="module")
 def pulled():
-    """Copy the published and pristine files out of the instance once."""
-    d = tempfile.mkdtemp(prefix="fb-boot-image-verify-")
+    """Copy the published and pristine files out of the instance once (removed afterwards,
+    pass or fail)."""
     files = {
         "ib.initrd": f"{TFTP}/images/ib/initrd.img",
         "opa.initrd": f"{TFTP}/images/opa/initrd.img",
         "pristine.initrd": f"{PRISTINE}/initrd.img",
     }
-    out = {}
-    for k, path in files.items():
-        dest = os.path.join(d, k)
-        subprocess.run(["podman", "cp", f"{INSTANCE}:{path}", dest], check=True)
-        out[k] = dest
-    return out
+    with tempfile.TemporaryDirectory(prefix="fb-boot-image-verify-") as d:
+        out = {}
+        for k, path in files.items():
+            dest = os.path.join(d, k)
+            subprocess.run(["podman", "cp", f"{INSTANCE}:{path}", dest], check=True)
+            out[k] = dest
+        yield out
 
 
 def _sha(path):

@@ -30,8 +30,13 @@ import zlib
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
 
 FORMATS = ("gzip", "xz", "lzma", "zstd", "bzip2", "lz4", "none")
-# What distribution tools use for initrds (dracut: gzip -9; initramfs-tools: zstd -9, lz4 -9).
+# A level N means what `<tool> -N` means on the command line (xz -9: preset 9 with its 64 MiB
+# dictionary). Without a level: what the distribution tools write (dracut: gzip -9, xz
+# --lzma2=dict=1MiB, lz4 -9, bzip2 -9; initramfs-tools: zstd -9).
 DEFAULT_LEVEL = {"gzip": 9, "xz": 6, "lzma": 6, "zstd": 9, "bzip2": 9, "lz4": 9, "none": None}
+# dracut's own xz command line: `xz --check=crc32 --lzma2=dict=1MiB -T0` (preset 6, 1 MiB
+# dictionary); used when no level is given, so the default output is what dracut writes.
+DRACUT_XZ_DICT = 1 << 20
 LEVELS = {"gzip": (1, 9), "xz": (0, 9), "lzma": (0, 9), "zstd": (1, 22), "bzip2": (1, 9),
           "lz4": (1, 12)}
 
@@ -214,7 +219,7 @@ def check_level(fmt, level, field="compression_level"):
                           field, level)
 
 
-def _tool_argv(fmt, level):
+def _tool_argv(fmt, level, explicit=True):
     """Command line of the external compressor for fmt, or None to use the stdlib."""
     if fmt == "gzip":
         for tool in ("pigz", "gzip"):
@@ -223,9 +228,10 @@ def _tool_argv(fmt, level):
         return None
     if fmt == "xz":
         if which("xz"):
-            # The kernel's XZ decoder only checks CRC32; 1 MiB dictionaries as dracut uses.
-            return [which("xz"), "-c", "-T0", "--check=crc32",
-                    "--lzma2=preset=%d,dict=1MiB" % level]
+            # The kernel's XZ decoder only checks CRC32. An explicit level is `xz -N` (the
+            # preset's own dictionary); no level is dracut's `--lzma2=dict=1MiB`.
+            preset = ["-%d" % level] if explicit else ["--lzma2=preset=%d,dict=1MiB" % level]
+            return [which("xz"), "-c", "-T0", "--check=crc32"] + preset
         return None
     if fmt == "zstd":
         argv = [_need("zstd", "zstd compression"), "-q", "-c", "-T0", "-%d" % level]
@@ -238,12 +244,14 @@ def _tool_argv(fmt, level):
     return None
 
 
-def _stdlib_compressor(fmt, level):
+def _stdlib_compressor(fmt, level, explicit=True):
     if fmt == "gzip":
         return zlib.compressobj(level, zlib.DEFLATED, 31)
     if fmt == "xz":
-        return lzma.LZMACompressor(lzma.FORMAT_XZ, check=lzma.CHECK_CRC32, filters=[
-            {"id": lzma.FILTER_LZMA2, "preset": level, "dict_size": 1 << 20}])
+        lzma2 = {"id": lzma.FILTER_LZMA2, "preset": level}
+        if not explicit:
+            lzma2["dict_size"] = DRACUT_XZ_DICT
+        return lzma.LZMACompressor(lzma.FORMAT_XZ, check=lzma.CHECK_CRC32, filters=[lzma2])
     if fmt == "lzma":
         return lzma.LZMACompressor(lzma.FORMAT_ALONE, preset=level)
     if fmt == "bzip2":
@@ -257,15 +265,16 @@ def compress_chunks(chunks, fmt, level, out):
     A stdlib gzip stream is written with mtime 0 (zlib wbits=31 writes no name
     and no time), like `gzip -n`, for reproducible output.
     """
+    explicit = level is not None
     if level is None:
         level = DEFAULT_LEVEL[fmt]
     if fmt == "none":
         for chunk in chunks:
             out.write(chunk)
         return
-    argv = _tool_argv(fmt, level)
+    argv = _tool_argv(fmt, level, explicit)
     if argv is None:
-        comp = _stdlib_compressor(fmt, level)
+        comp = _stdlib_compressor(fmt, level, explicit)
         for chunk in chunks:
             out.write(comp.compress(chunk))
         out.write(comp.flush())

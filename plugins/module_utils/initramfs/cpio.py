@@ -164,11 +164,13 @@ def _pad(n):
     return b"\0" * ((4 - n % 4) % 4)
 
 
-def write_entries(entries, normalize=True):
-    """Yield the newc bytes of `entries` in the given order, then the trailer.
+def write_entries(entries, normalize=True, start_ino=0, trailer=True):
+    """Yield the newc bytes of `entries` in the given order, then the trailer (unless
+    trailer=False, for a caller that writes more members into the same archive).
 
     With normalize, owners become root:root and mtimes 0 so that equal inputs
-    give equal bytes; inode numbers are assigned in order for the same reason.
+    give equal bytes; inode numbers are assigned in order (after start_ino) for the
+    same reason.
     """
     groups = {}
     for entry in entries:
@@ -178,7 +180,7 @@ def write_entries(entries, normalize=True):
     group_ino = {}
     for key, members in groups.items():
         last_of_group[key] = members[-1]
-    ino = 0
+    ino = start_ino
     for entry in entries:
         ino += 1
         nlink = 2 if entry.is_dir else 1
@@ -198,7 +200,12 @@ def write_entries(entries, normalize=True):
         if len(data):
             yield data
             yield _pad(len(data))
-    yield _header(0, 0, 0, 0, 1, 0, 0, 0, 0, len(TRAILER) + 1) + TRAILER.encode() + b"\0" \
+    if trailer:
+        yield trailer_bytes()
+
+
+def trailer_bytes():
+    return _header(0, 0, 0, 0, 1, 0, 0, 0, 0, len(TRAILER) + 1) + TRAILER.encode() + b"\0" \
         + _pad(HEADER_LEN + len(TRAILER) + 1)
 
 

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import re
 
@@ -21,8 +22,15 @@ from ansible_collections.fabric.boot.plugins.module_utils.initramfs import compr
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import cpio
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
 
-MANIFEST_PATH = "etc/fabric-boot/initrd-manifest.json"
+# The manifest is the last member of the last archive (format 2). Format 1 (the first
+# releases) wrote it at LEGACY_MANIFEST_PATH in an archive of its own after the image; such
+# files are still read, and rebuilt once in the new layout.
+MANIFEST_PATH = "usr/lib/fabric-boot/initrd-manifest.json"
+LEGACY_MANIFEST_PATH = "etc/fabric-boot/initrd-manifest.json"
 MANIFEST_TOOL = "fabric.boot.initrd"
+MANIFEST_FORMAT = 2
+# The manifest member and the trailer must sit in the last MiB of the decompressed archive.
+_MANIFEST_TAIL = 1 << 20
 _MODULE_DIR = re.compile(r"^(?:usr/)?lib/modules/([^/]+)/")
 
 
@@ -35,10 +43,23 @@ class Archive:
         self.compression = compression_name
         self.entries = entries
         self.early = False
+        # The parsed manifest when this archive ends with ours; legacy: the archive is a
+        # format-1 trailing manifest archive (nothing else in it).
         self.manifest = None
+        self.manifest_entry = None
+        self.legacy = False
+
+    @property
+    def appended(self):
+        return self.manifest is not None and not self.legacy and self.manifest.get("mode") == "append"
 
     def describe(self):
-        role = "manifest" if self.manifest is not None else ("early" if self.early else "main")
+        if self.legacy:
+            role = "manifest"
+        elif self.early:
+            role = "early"
+        else:
+            role = "appended" if self.appended else "main"
         return {"offset": self.offset, "size": self.end - self.offset,
                 "compression": self.compression, "entries": len(self.entries), "role": role}
 
@@ -89,8 +110,16 @@ def read_archives(data, where):
         pos = end
     if not archives:
         raise InitrdError("%s is not an initrd: it is empty or holds only NUL bytes" % where)
-    archives[-1].manifest = _manifest_of(archives[-1].entries)
-    content = [a for a in archives if a.manifest is None]
+    last = archives[-1]
+    if last.entries and last.entries[-1].name == MANIFEST_PATH:
+        last.manifest = parse_manifest(last.entries[-1].data)
+        if last.manifest is not None:
+            last.manifest_entry = last.entries[-1]
+            last.entries = last.entries[:-1]
+    elif last.entries and last.entries[-1].name == LEGACY_MANIFEST_PATH:
+        last.manifest = parse_manifest(last.entries[-1].data)
+        last.legacy = last.manifest is not None
+    content = [a for a in archives if not a.legacy]
     for index, archive in enumerate(content[:-1]):
         if archive.compression != "none":
             break
@@ -112,53 +141,70 @@ def parse_manifest(data):
     return manifest
 
 
-def _manifest_of(entries):
-    if entries and entries[-1].name == MANIFEST_PATH:
-        return parse_manifest(entries[-1].data)
-    return None
+def manifest_in_payload(payload):
+    """(manifest, offset of its member header) when the decompressed archive `payload` ends with
+    our manifest member and the trailer, else (None, None)."""
+    size = len(payload)
+    base = max(0, size - _MANIFEST_TAIL)
+    tail = bytes(payload[base:])
+    name = MANIFEST_PATH.encode() + b"\0"
+    pos = tail.rfind(name)
+    while pos >= cpio.HEADER_LEN:
+        hdr = pos - cpio.HEADER_LEN
+        try:
+            fields = [int(tail[hdr + 6 + 8 * i:hdr + 14 + 8 * i], 16) for i in range(13)]
+        except ValueError:
+            fields = None
+        if fields and tail[hdr:hdr + 6] in cpio.MAGICS and (base + hdr) % 4 == 0 \
+                and fields[11] == len(name):
+            data_start = cpio.align4(pos + len(name))
+            data_end = data_start + fields[6]
+            if tail[cpio.align4(data_end):].rstrip(b"\0") == cpio.trailer_bytes().rstrip(b"\0"):
+                manifest = parse_manifest(tail[data_start:data_end])
+                if manifest is not None:
+                    return manifest, base + hdr
+        pos = tail.rfind(name, 0, pos)
+    return None, None
 
 
-def peek_manifest(data, window=1 << 18):
-    """Find our trailing manifest archive near the end of data; (manifest, its offset) or (None, None).
+def find_manifest(data, start=0):
+    """Walk the archives of data from `start` like the kernel does and read the manifest at the
+    end of the last one. Returns a dict (manifest, offset and end of that archive,
+    content_sha256: sha256 of its decompressed bytes before the manifest member) or None.
 
-    The trailing archive is small and compressed like the archive before it
-    (so gzip -dc, zstd -dc and friends still read the file); it is found by
-    trying every compression magic in the last `window` bytes, nearest the end
-    first, and keeping the one that decodes exactly to the end of the file.
-    Nothing else is decompressed, which keeps a no-op rerun cheap.
+    Early (uncompressed) archives are parsed, not copied; every compressed archive is
+    decompressed, since gzip and xz streams have no index to skip to their end.
     """
     view = memoryview(data)
-    size = len(data)
-    end = size
-    while end > 0 and data[end - 1] == 0:
-        end -= 1
-    tail_start = max(0, size - window)
-    candidates = set()
-    for magic, _fmt in compression.MAGICS:
-        pos = data.find(magic, tail_start)
-        while pos >= 0:
-            candidates.add(pos)
-            pos = data.find(magic, pos + 1)
-    for pos in sorted(candidates, reverse=True)[:64]:
-        fmt = compression.detect(view, pos)
-        try:
-            if fmt == "none":
-                entries, stop = cpio.parse(view, pos, "manifest")
-            elif fmt in compression.FORMATS:
-                payload, stop = compression.decompress_stream(view, pos, fmt, "manifest")
-                if bytes(payload[:6]) not in cpio.MAGICS:
-                    continue
-                entries, _stop = cpio.parse(payload, 0, "manifest")
-            else:
+    stop = len(data)
+    while stop > start and data[stop - 1] == 0:
+        stop -= 1
+    pos = start
+    try:
+        while pos < stop:
+            if view[pos] == 0:
+                pos += 1
                 continue
-        except InitrdError:
-            continue
-        if stop < end:
-            continue
-        manifest = _manifest_of(entries)
-        if manifest is not None:
-            return manifest, pos
-    return None, None
+            fmt = compression.detect(view, pos)
+            if fmt is None or fmt == "lzo":
+                return None
+            if fmt == "none":
+                if pos % 4:
+                    return None
+                _entries, end = cpio.parse(view, pos, "manifest")
+                payload = view[pos:end]
+            else:
+                payload, end = compression.decompress_stream(view, pos, fmt, "manifest")
+            if end >= stop:
+                manifest, header = manifest_in_payload(payload)
+                if manifest is None:
+                    return None
+                return {"manifest": manifest, "offset": pos, "end": end, "compression": fmt,
+                        "content_sha256": hashlib.sha256(memoryview(payload)[:header]).hexdigest()}
+            pos = end
+    except InitrdError:
+        return None
+    return None
 
 
 class Tree:
@@ -167,7 +213,7 @@ class Tree:
     def __init__(self, archives):
         self.entries = {}
         for archive in archives:
-            if archive.manifest is not None:
+            if archive.legacy:
                 continue
             for entry in archive.entries:
                 self.entries[entry.name] = entry

@@ -20,8 +20,12 @@ import re
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import compression
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import kmod
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.image import (
+    LEGACY_MANIFEST_PATH, MANIFEST_PATH)
 
-REQUEST_FORMAT = 1
+# 2: manifest inside the last archive; an explicit xz level is `xz -N`.
+REQUEST_FORMAT = 2
+RESERVED_PATHS = (MANIFEST_PATH, LEGACY_MANIFEST_PATH)
 _CONF_NAME = re.compile(r"^[A-Za-z0-9_.@+-]+$")
 
 
@@ -123,6 +127,9 @@ class Request:
         if not isinstance(item, dict):
             _fail("%s=%r must be a dict with dest and src or content" % (field, item), field, item)
         dest = image_path(item.get("dest"), field + ".dest")
+        if dest in RESERVED_PATHS:
+            _fail("%s.dest=%s is reserved for the fabric.boot.initrd manifest" % (field, dest),
+                  field + ".dest", dest)
         mode_text = item.get("mode") or "0644"
         try:
             mode = int(str(mode_text), 8)

@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import sys
+import tempfile
 import time
 
 import pytest
@@ -42,8 +43,14 @@ def _requirements():
 
 
 @pytest.fixture(scope="session")
-def workdir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("fb-initrd"))
+def workdir():
+    """Everything the session writes (images, dracut's tmpdir, outputs), removed at the end,
+    pass or fail."""
+    d = tempfile.mkdtemp(prefix="fb-initrd-")
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 class _Images(dict):

@@ -113,7 +113,12 @@ def concat(parts, out):
 def run_module(args, check=False, diff=False, expect_fail=False, workdir=None):
     """Run fabric.boot.initrd on localhost through ansible-playbook; returns the module's result dict."""
     assert os.path.exists(MODULE_FILE), f"the module under test is missing: {MODULE_FILE}"
-    workdir = workdir or tempfile.mkdtemp(prefix="fb-initrd-play-")
+    if workdir is None:
+        own = tempfile.mkdtemp(prefix="fb-initrd-play-")
+        try:
+            return run_module(args, check=check, diff=diff, expect_fail=expect_fail, workdir=own)
+        finally:
+            shutil.rmtree(own, ignore_errors=True)
     result_file = os.path.join(workdir, f"result-{secrets.token_hex(4)}.json")
     play = [{
         "name": "fabric.boot.initrd integration",
@@ -168,6 +173,15 @@ def lsinitrd_list(image):
                 rest = rest[:rest.index("->")]
             names.add(" ".join(rest))
     return names
+
+
+def pipe_list(image, kind, skip=0):
+    """`[skip early bytes |] decompress | cpio -it` under `set -o pipefail`, as an admin script
+    runs it: fails when the decompressor dies of SIGPIPE because cpio stopped early."""
+    dec = " ".join(DECOMPRESS[kind])
+    head = f'tail -c +{skip + 1} "$1"' if skip else 'cat "$1"'
+    r = run(["bash", "-c", f"set -o pipefail; {head} | {dec} | cpio --quiet -it", "list", image])
+    return [n for n in r.stdout.split("\n") if n]
 
 
 def lsinitrd_file(image, path):

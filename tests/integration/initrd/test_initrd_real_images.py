@@ -3,8 +3,11 @@
 The module runs through ansible-playbook; results are checked with lsinitrd, cpio, modinfo,
 kmod's own modprobe (--show-depends against the image's modules.dep.bin) and byte comparisons.
 """
+import json
 import os
+import subprocess
 import time
+import zlib
 
 import pytest
 
@@ -13,6 +16,7 @@ import fbinitrd_lib as L
 ADD, IPOIB_OPTS = L.ADD, L.IPOIB_OPTS
 
 EXPECTED_COMPRESSION = {"gzip": "gzip", "xz": "xz", "zstd": "zstd", "early+gzip": "gzip"}
+MANIFEST = "usr/lib/fabric-boot/initrd-manifest.json"
 
 
 def _host_dep_line(rel):
@@ -109,12 +113,18 @@ def test_rewrite_real_image(images, injected, scratch, name):
         main = segs[1:]
     else:
         main = segs
-    # one big archive in the source's compression, then at most one small one (the module's manifest)
+    # exactly what dracut writes: [early cpio +] ONE archive in the source's compression
     kinds = [(k, len(b)) for k, b in main]
-    assert main[0][0] == EXPECTED_COMPRESSION[name], kinds
-    assert len(main) <= 2 and all(len(b) < 65536 for _unused, b in main[1:]), kinds
+    assert len(main) == 1 and main[0][0] == EXPECTED_COMPRESSION[name], kinds
     tree = _extract_all(data, os.path.join(scratch, "tree"))
     after = _check_injected(dest, tree)
+    # lsinitrd and `decompress | cpio -it` under pipefail list the same members, manifest last
+    skip = len(data) - len(main[0][1])  # where the compressed archive starts
+    piped = L.pipe_list(dest, EXPECTED_COMPRESSION[name], skip=skip)
+    assert piped[-1] == MANIFEST and MANIFEST in after, piped[-3:]
+    assert set(piped) == after - (L.cpio_list_bytes(segs[0][1], "none") if skip else set())
+    manifest = json.loads(L.lsinitrd_file(dest, MANIFEST))
+    assert manifest["tool"] == "fabric.boot.initrd" and manifest["request_sha256"]
     lost = sorted(n for n in before - after if "/modules." not in n)
     assert not lost, f"rewrite lost files: {lost[:20]}"
     # src untouched
@@ -175,6 +185,9 @@ def test_idempotent_and_check_mode(images, scratch, mode, name, timings):
     assert first["changed"] is True
     st1 = os.stat(dest)
     sha1 = L.sha256(dest)
+    # the no-op record survives Ansible's atomic_move (which copies the old file's xattrs)
+    record = json.loads(zlib.decompress(os.getxattr(dest, "user.fabric_boot.initrd")))
+    assert record["sha256"] == sha1 == first["sha256"]
     time.sleep(1.1)  # a rewrite would show up as a new mtime
     second = L.run_module(args)
     timings[f"module second run ({mode} {name})"] = second["_elapsed"]
@@ -216,7 +229,7 @@ def test_remove_module(images, scratch):
     assert leaf not in new_dep
     gone = names - after
     assert f"{prefix}/{leaf}" in gone and gone <= {f"{prefix}/{leaf}", os.path.dirname(f"{prefix}/{leaf}")}, sorted(gone)
-    assert after - names == set(), sorted(after - names)
+    assert after - names == {"usr/lib/fabric-boot", MANIFEST}, sorted(after - names)
 
 
 def test_missing_module_fails(images, scratch):
@@ -225,3 +238,61 @@ def test_missing_module_fails(images, scratch):
                         "module_source": L.MODDIR}, expect_fail=True)
     assert "no_such_module_fb" in res["msg"]
     assert not os.path.exists(dest)
+
+
+def test_append_removal_refuses_in_the_images_own_modprobe(images, scratch):
+    """Removal in append mode: the image's own /bin/sh and kmod (chroot) refuse the module
+    through the install command; dracut images have no /bin/false, so `install m /bin/false`
+    fails with 'No such file' (retcode 127) instead."""
+    src = images["zstd"]
+    prefix = _image_mod_prefix(L.lsinitrd_list(src))
+    dep = L.lsinitrd_file(src, f"{prefix}/modules.dep").decode()
+    # a module without dependencies: modprobe would insert those first, and this host's
+    # kernel (a container) refuses init_module, which would hide the install command
+    leaf = next(k for k, _c, v in (ln.partition(":") for ln in dep.splitlines())
+                if k.endswith("/crc32_generic.ko") and not v.strip())
+    mod = os.path.basename(leaf)[:-3]
+    dest = os.path.join(scratch, "initrd.img")
+    res = L.run_module({"src": src, "dest": dest, "mode": "append", "remove_modules": [mod]})
+    assert res["changed"] and [a["role"] for a in res["archives"]] == ["main", "appended"]
+    tree = _extract_all(open(dest, "rb").read(), os.path.join(scratch, "tree"))
+    assert not os.path.lexists(os.path.join(tree, "bin/false"))
+    assert os.path.getsize(os.path.join(tree, prefix, leaf)) == 0
+    conf = open(os.path.join(tree, "etc/modprobe.d/fabric-boot-removed.conf")).read()
+    assert f"blacklist {mod}\ninstall {mod} exit 1\n" in conf
+    # modprobe -d on the tree: the removed module is gone from modules.dep.bin ...
+    gone = L.run(["modprobe", "-d", tree, "-S", L.KVER, "--show-depends", mod], check=False)
+    assert gone.returncode != 0 or "install exit 1" in gone.stdout, gone.stdout
+    # ... and an explicit modprobe in the image refuses it with kmod's one error line
+    r = subprocess.run(["chroot", tree, "/usr/sbin/modprobe", "-S", L.KVER, mod],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 1, r
+    assert f"Error running install command 'exit 1' for module {mod}: retcode 1" in r.stderr, r.stderr
+    assert "No such file" not in r.stderr and "not found" not in r.stderr, r.stderr
+    quiet = subprocess.run(["chroot", tree, "/usr/sbin/modprobe", "-q", "-S", L.KVER, mod],
+                           capture_output=True, text=True, check=False)
+    assert quiet.returncode == 1 and quiet.stderr == "", quiet
+    # the old line, for contrast: the image has no /bin/false
+    with open(os.path.join(tree, "etc/modprobe.d/fabric-boot-removed.conf"), "w") as f:
+        f.write(f"install {mod} /bin/false\n")
+    old = subprocess.run(["chroot", tree, "/usr/sbin/modprobe", "-S", L.KVER, mod],
+                         capture_output=True, text=True, check=False)
+    assert "/bin/false: No such file or directory" in old.stderr and "retcode 127" in old.stderr, old
+
+
+def test_list_mode_shows_the_appended_archive(injected, scratch):
+    """Append output: lsinitrd shows the base only; mode=list shows both archives, and each
+    list equals what cpio reads from that segment."""
+    _res, dest, _marker = injected("append", "xz")
+    listed = L.run_module({"src": dest, "mode": "list"})
+    assert listed["changed"] is False
+    segs = L.split_segments(open(dest, "rb").read())
+    assert [(a["compression"], a["size"]) for a in listed["archives"]] == [(k, len(b)) for k, b in segs]
+    assert [a["role"] for a in listed["archives"]] == ["main", "appended"]
+    for arch, (kind, blob) in zip(listed["archives"], segs):
+        assert {m["name"] for m in arch["members"]} == L.cpio_list_bytes(blob, kind)
+    appended = [m["name"] for m in listed["archives"][1]["members"]]
+    assert appended[-1] == MANIFEST
+    assert any(n.endswith("/ib_ipoib.ko") for n in appended)
+    assert not any(n.endswith("/ib_ipoib.ko") for n in L.lsinitrd_list(dest))
+    assert listed["manifest"]["mode"] == "append"

@@ -79,5 +79,5 @@ def test_append_mode_with_removal(env):
     tmp, src, _tree = env
     rc, result = call(tmp, src=src, mode="append", remove_modules=["dummy"])
     assert rc == 0 and result["changed"], result
-    assert [a["role"] for a in result["archives"]] == ["main", "appended", "manifest"]
+    assert [a["role"] for a in result["archives"]] == ["main", "appended"]
     assert "etc/modprobe.d/fabric-boot-removed.conf" in result["files_added"]

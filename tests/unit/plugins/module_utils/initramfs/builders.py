@@ -180,7 +180,7 @@ def list_image(data, fmt, skip=0):
     raw = decompress(data[skip:], fmt)
     out = subprocess.run(["cpio", "--quiet", "-t"], input=raw, stdout=subprocess.PIPE,
                          check=True).stdout
-    return out.decode().split("\n")
+    return [n for n in out.decode().split("\n") if n]
 
 
 def extract(data, fmt, dest, skip=0):

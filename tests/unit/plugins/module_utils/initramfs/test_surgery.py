@@ -17,14 +17,6 @@ IB_CORE = MODROOT + "/kernel/drivers/infiniband/core/ib_core.ko"
 DUMMY = MODROOT + "/kernel/drivers/net/dummy.ko"
 
 
-@pytest.fixture
-def env(tmp_path):
-    src = str(tmp_path / "initrd.img")
-    builders.make_image(src, "gzip")
-    tree = builders.source_tree(str(tmp_path / "src" / KVER))
-    return tmp_path, src, tree
-
-
 def run(initrd, **params):
     params.setdefault("src", initrd)
     check = params.pop("_check", False)
@@ -63,7 +55,9 @@ def test_adds_closure_and_depmod_resolves_through_lib_symlink(env):
     # Hard links survive the rewrite (busybox applets).
     assert os.stat(os.path.join(out, "bin/sh")).st_ino == os.stat(os.path.join(out, "bin/busybox")).st_ino
     _data, archives, _entries = read_tree(dest)
-    assert [a.describe()["role"] for a in archives] == ["main", "manifest"]
+    # One archive, as dracut writes it; the manifest is its last member.
+    assert [a.describe()["role"] for a in archives] == ["main"]
+    assert names[-1] == image.MANIFEST_PATH and archives[0].manifest["tool"] == "fabric.boot.initrd"
 
 
 @pytest.mark.parametrize("fmt", ["gzip", "xz", "lzma", "zstd", "bzip2", "lz4", "none"])
@@ -75,12 +69,11 @@ def test_each_compression_is_kept(tmp_path, fmt):
                  compression_level=1 if fmt not in ("none",) else None)
     assert result["compression"] == fmt
     data, archives, entries = read_tree(str(tmp_path / "out.img"))
-    assert [a.compression for a in archives] == [fmt, fmt]
-    assert IPOIB in entries and "etc/fabric-boot/initrd-manifest.json" not in (
-        e.name for e in archives[0].entries)
-    main = data[:archives[0].end]
-    # The real tool reads the main archive on its own.
-    assert IPOIB in builders.list_image(main, fmt)
+    assert [a.compression for a in archives] == [fmt]
+    assert not data[archives[0].end:].strip(b"\0")
+    # The real tool reads the whole file, manifest included, as one archive.
+    listed = builders.list_image(data, fmt)
+    assert IPOIB in listed and listed[-1] == image.MANIFEST_PATH
 
 
 def test_compression_can_be_changed(env):
@@ -102,7 +95,7 @@ def test_early_cpio_is_kept_byte_identical(tmp_path):
     result = run(src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)
     data = open(dest, "rb").read()
     assert data[:len(early)] == early
-    assert [a["role"] for a in result["archives"]] == ["early", "main", "manifest"]
+    assert [a["role"] for a in result["archives"]] == ["early", "main"]
     # The pitfall: cpio on the whole file stops after the microcode.
     only_early = subprocess.run(["cpio", "--quiet", "-t"], input=data, stdout=subprocess.PIPE,
                                 check=True).stdout.decode()
@@ -116,7 +109,7 @@ def test_dracut_early_cpio_with_marker_stays_in_front(tmp_path, fmt):
     early = builders.make_image(src, fmt, early={
         "early_cpio": b"1\n", "kernel/x86/microcode/AuthenticAMD.bin": b"\x02amd" * 40})
     result = run(src, dest=str(tmp_path / "out.img"), files=[{"dest": "etc/x", "content": "x"}])
-    assert [a["role"] for a in result["archives"]] == ["early", "main", "manifest"]
+    assert [a["role"] for a in result["archives"]] == ["early", "main"]
     data, archives, _entries = read_tree(str(tmp_path / "out.img"))
     assert data[:len(early)] == early
     assert "early_cpio" not in [e.name for e in archives[1].entries]
@@ -245,24 +238,34 @@ def test_new_request_in_place_replaces_the_old_manifest(env):
     run(src, add_modules=["ib_cm"], module_source=tree)
     run(src, add_modules=["mlx5_ib"], module_source=tree)
     _data, archives, entries = read_tree(src)
-    assert [a.describe()["role"] for a in archives] == ["main", "manifest"]
-    assert "etc/fabric-boot/initrd-manifest.json" not in [e.name for e in archives[0].entries]
+    assert [a.describe()["role"] for a in archives] == ["main"]
+    assert image.MANIFEST_PATH not in [e.name for e in archives[0].entries]
     assert IB_CM in entries and MODROOT + "/kernel/drivers/infiniband/hw/mlx5/mlx5_ib.ko" in entries
-    assert archives[1].manifest["request_sha256"] != ""
+    listed = builders.list_image(open(src, "rb").read(), "gzip")
+    assert listed.count(image.MANIFEST_PATH) == 1
+    assert archives[0].manifest["request_sha256"] != ""
 
 
 def test_file_edited_behind_our_back_is_rebuilt(env):
     tmp, src, tree = env
     run(src, add_modules=["ib_cm"], module_source=tree)
-    data, archives, _entries = read_tree(src)
-    main, trailer = archives
-    raw = builders.decompress(data[:main.end], "gzip")
-    # Same content, other bytes before the manifest: the recorded body hash no longer matches.
+    data = open(src, "rb").read()
+    raw = builders.decompress(data, "gzip")
+    # One byte of content changed, manifest member kept as it was: its content hash no
+    # longer matches.
+    at = raw.index(b"\x7fELF")
+    raw = raw[:at + 1] + bytes([raw[at + 1] ^ 1]) + raw[at + 2:]
     tampered = subprocess.run(["gzip", "-1", "-n", "-c"], input=raw, stdout=subprocess.PIPE,
-                              check=True).stdout + data[trailer.offset:]
+                              check=True).stdout
     with open(src, "wb") as handle:
         handle.write(tampered)
     assert run(src, add_modules=["ib_cm"], module_source=tree)["changed"]
+    # Recompressed without a change: still this request's result, so a no-op.
+    same = subprocess.run(["gzip", "-1", "-n", "-c"], input=builders.decompress(
+        open(src, "rb").read(), "gzip"), stdout=subprocess.PIPE, check=True).stdout
+    with open(src, "wb") as handle:
+        handle.write(same)
+    assert run(src, add_modules=["ib_cm"], module_source=tree)["changed"] is False
 
 
 def test_append_keeps_original_bytes_and_is_idempotent(env):
@@ -272,20 +275,21 @@ def test_append_keeps_original_bytes_and_is_idempotent(env):
     result = run(src, dest=dest, mode="append", add_modules=["ib_ipoib"], module_source=tree)
     data = open(dest, "rb").read()
     assert data[:len(original)] == original
-    assert [a["role"] for a in result["archives"]] == ["main", "appended", "manifest"]
+    assert [a["role"] for a in result["archives"]] == ["main", "appended"]
     _data, archives, entries = read_tree(dest)
     assert IPOIB in entries and IPOIB not in [e.name for e in archives[0].entries]
     assert "ib_ipoib.ko:" in bytes(entries[MODROOT + "/modules.dep"].data).decode()
     # Stock tools see the original archive, then the appended one with gzip's multi-member read.
     appended = builders.list_image(data[archives[1].offset:archives[1].end], "gzip")
     assert IPOIB in appended and MODROOT + "/modules.dep" in appended
+    assert appended[-1] == image.MANIFEST_PATH
     assert run(src, dest=dest, mode="append", add_modules=["ib_ipoib"],
                module_source=tree)["changed"] is False
     # In place: a new request replaces our appended archive instead of stacking another.
     run(dest, mode="append", add_modules=["ib_ipoib"], module_source=tree)
     run(dest, mode="append", add_modules=["mlx5_ib"], module_source=tree)
     data2, archives2, entries2 = read_tree(dest)
-    assert data2[:len(original)] == original and len(archives2) == 3
+    assert data2[:len(original)] == original and len(archives2) == 2
     assert MODROOT + "/kernel/drivers/infiniband/hw/mlx5/mlx5_ib.ko" in entries2
     assert IPOIB not in entries2
 
@@ -311,7 +315,7 @@ def test_append_removal_blacklists_and_empties(env):
     _data, _archives, entries = read_tree(src)
     assert entries[DUMMY].size == 0
     conf = bytes(entries["etc/modprobe.d/fabric-boot-removed.conf"].data).decode()
-    assert "blacklist dummy\ninstall dummy /bin/false\n" in conf
+    assert "blacklist dummy\ninstall dummy exit 1\n" in conf
     assert "dummy" not in bytes(entries[MODROOT + "/modules.dep"].data).decode()
 
 
