@@ -116,15 +116,6 @@ def boot_path(iface, net, options=None):
     return {"fetch": fetch, "secure_boot": bool(secure_boot)}
 
 
-def secure_boot_in_use(networks, menus, options=None):
-    """True when any network or node menu boots through shim (so uefi-sb/ must be served)."""
-    opts = options_with_defaults(options)
-    if opts["secure_boot"]:
-        return True
-    if any((n or {}).get("secure_boot") for n in (networks or {}).values()):
-        return True
-    return any(m.get("secure_boot") for m in menus or [])
-
 
 def hex_ip(ipv4):
     """C0A8640B for 192.168.100.11: the name pxelinux and GRUB try after the MAC."""
