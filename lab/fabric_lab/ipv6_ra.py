@@ -61,7 +61,7 @@ def serve(ifname, interval=1.0, duration=None):
             sock.sendto(ra, (ALL_NODES, 0, 0, index))
             sent += 1
             next_at = now + interval
-        ready, _, _ = select.select([sock], [], [], max(0.0, next_at - time.monotonic()))
+        ready = select.select([sock], [], [], max(0.0, next_at - time.monotonic()))[0]
         if ready:
             data = sock.recv(1500)
             if data and data[0] == ICMPV6_ROUTER_SOLICITATION:

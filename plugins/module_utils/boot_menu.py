@@ -116,7 +116,6 @@ def boot_path(iface, net, options=None):
     return {"fetch": fetch, "secure_boot": bool(secure_boot)}
 
 
-
 def hex_ip(ipv4):
     """C0A8640B for 192.168.100.11: the name pxelinux and GRUB try after the MAC."""
     try:
