@@ -55,7 +55,7 @@ DHCPD = """option architecture-type code 93 = unsigned integer 16;
 allow booting;
 subnet 10.0.0.0 netmask 255.255.255.0 {
   next-server 10.0.0.1;
-  filename "uefi/shimx64.efi";
+  filename "uefi-sb/shimx64.efi";
 }
 host vmsb-eth0 { hardware ethernet %s; fixed-address 10.0.0.12; }
 """ % MAC
@@ -107,7 +107,7 @@ def test_secure_boot_shim_signed_grub_dispatch(lab):
     res = subprocess.run([_ansible_playbook(), str(play)],
                          capture_output=True, text=True, env=env, timeout=300, check=False)
     assert res.returncode == 0, res.stdout[-4000:]
-    assert (root / "uefi" / "shimx64.efi").read_bytes() == open("/usr/lib/shim/shimx64.efi.signed", "rb").read()
+    assert (root / "uefi-sb" / "shimx64.efi").read_bytes() == open("/usr/lib/shim/shimx64.efi.signed", "rb").read()
     images = root / "images" / "e2e"
     images.mkdir(parents=True)
     shutil.copy(debian_kernel()[1], images / "vmlinuz")   # Debian-signed: Secure Boot verifies it

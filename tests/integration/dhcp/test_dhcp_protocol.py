@@ -43,7 +43,7 @@ HANDWRITTEN_MAC = "525400777777"     # host block in a hand-kept file (dhcp_serv
 
 FILE_BIOS = "pxelinux/pxelinux.0"
 FILE_EFI = "uefi/grubx64.efi"
-FILE_SHIM = "uefi/shimx64.efi"
+FILE_SHIM = "uefi-sb/shimx64.efi"
 FILE_ARM64 = "uefi/grubaa64.efi"
 
 VENDOR = {
@@ -92,7 +92,7 @@ def _case(cases, expect, cid, client, arch, **want):
 
 for _name, _client in CLIENTS.items():
     _ip = "192.168.100.12" if _name == "ethernet" else "192.168.100.11"
-    for _arch, _file in ((0, FILE_BIOS), (7, FILE_EFI), (16, "http://192.168.100.1/boot/uefi/grubx64.efi")):
+    for _arch, _file in ((0, FILE_BIOS), (7, FILE_EFI), (16, "http://192.168.100.1/boot/uefi/grubx64-http.efi")):
         _case(CASES_DENY, EXPECT_DENY, "%s-arch%d" % (_name, _arch), _client, _arch,
               ip=_ip, siaddr="192.168.100.1", file=_file, http=_arch == 16)
 _case(CASES_DENY, EXPECT_DENY, "ethernet-arch9", CLIENTS["ethernet"], 9,
@@ -105,20 +105,22 @@ _case(CASES_DENY, EXPECT_DENY, "ethernet-ipxe-arch7", dict(CLIENTS["ethernet"], 
 # The installed OS (no vendor class, no architecture): address, no boot file.
 _case(CASES_DENY, EXPECT_DENY, "dhclient-os", CLIENTS["dhclient"], None,
       ip="192.168.100.11", siaddr="192.168.100.1", file="")
-# Omni-Path port, two forms.
+# Omni-Path port, two forms. The port has secure_boot: true on plain-UEFI fabric0: its host
+# block hands x64 UEFI PXE shim, BIOS still pxelinux.
 _case(CASES_DENY, EXPECT_DENY, "opa-flexboot-arch7",
       dict(CLIENTS["flexboot"], chaddr=GUID3_MAC48, client_id=FLEXBOOT_PREFIX + GUID3), 7,
-      ip="192.168.100.13", siaddr="192.168.100.1", file=FILE_EFI)
+      ip="192.168.100.13", siaddr="192.168.100.1", file=FILE_SHIM)
 _case(CASES_DENY, EXPECT_DENY, "opa-ipxe-arch0",
       dict(CLIENTS["ipxe"], chaddr=GUID3_MAC48, client_id="01" + GUID3_MAC48, src_mac=_mac(GUID3_MAC48)), 0,
       ip="192.168.100.13", siaddr="192.168.100.1", file=FILE_BIOS)
-# Second network on br1: its own next-server and HTTP URL.
+# Second network on br1: its own next-server and HTTP URL; secure_boot: true on the network
+# while the server-wide default is off.
 _case(CASES_DENY, EXPECT_DENY, "mgmt-ethernet-arch7",
       dict(CLIENTS["ethernet"], chaddr=NODE004_MAC, src_mac=_mac(NODE004_MAC), iface="cl1"), 7,
-      ip="10.99.0.14", siaddr="10.99.0.1", file=FILE_EFI)
+      ip="10.99.0.14", siaddr="10.99.0.1", file=FILE_SHIM)
 _case(CASES_DENY, EXPECT_DENY, "mgmt-ethernet-arch16",
       dict(CLIENTS["ethernet"], chaddr=NODE004_MAC, src_mac=_mac(NODE004_MAC), iface="cl1"), 16,
-      ip="10.99.0.14", siaddr="10.99.0.1", file="http://10.99.0.1/boot/uefi/grubx64.efi", http=True)
+      ip="10.99.0.14", siaddr="10.99.0.1", file="http://10.99.0.1/boot/uefi/grubx64-http.efi", http=True)
 # A host from the admin's included file is known too.
 _case(CASES_DENY, EXPECT_DENY, "included-host-arch7",
       dict(CLIENTS["ethernet"], chaddr=HANDWRITTEN_MAC, src_mac=_mac(HANDWRITTEN_MAC)), 7,
@@ -140,7 +142,7 @@ _case(CASES_OPEN, EXPECT_OPEN, "flexboot-arch7", CLIENTS["flexboot"], 7,
 _case(CASES_OPEN, EXPECT_OPEN, "flexboot-arch0", CLIENTS["flexboot"], 0,
       ip="192.168.100.11", siaddr="192.168.100.1", file=FILE_BIOS)
 _case(CASES_OPEN, EXPECT_OPEN, "ethernet-arch16", CLIENTS["ethernet"], 16,
-      ip="192.168.100.12", siaddr="192.168.100.1", file="http://192.168.100.1/boot/uefi/grubx64.efi", http=True)
+      ip="192.168.100.12", siaddr="192.168.100.1", file="http://192.168.100.1/boot/uefi/grubx64-http.efi", http=True)
 
 
 def _run(cmd, **kw):

@@ -123,3 +123,15 @@ def test_pxelinux_without_serial_console():
     cfg = parse(_render("pxelinux.cfg.j2", __boot_loader_menu=menus[0], **_vars("Debian")))
     assert cfg["serial"] is None
     assert cfg["labels"]["rhel95"]["APPEND"].endswith(" console=tty0")
+
+
+def test_default_menu_dispatches_http_boot_clients_by_mac(tmp_path):
+    """GRUB over UEFI HTTP boot reads only $prefix/grub.cfg: the default menu sends each MAC on."""
+    menus, default = _menus()
+    text = _render("grub.cfg.j2", __boot_loader_menu=default, __boot_loader_dispatch=menus, **_vars("Debian"))
+    assert _grub_check(tmp_path, text).returncode == 0
+    assert ('if [ "$net_default_mac" = "00:02:c9:0c:78:11" ]; then '
+            'configfile "$prefix/grub.cfg-01-00-02-c9-0c-78-11"; fi\n') in text
+    # the dispatch comes before the menu's own entries, and per-node menus carry none
+    assert text.index("configfile") < text.index("menuentry ")
+    assert "configfile" not in _render("grub.cfg.j2", __boot_loader_menu=menus[0], **_vars("Debian"))
