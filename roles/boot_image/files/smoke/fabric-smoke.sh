@@ -63,7 +63,8 @@ iface_addr() {
     echo -
 }
 
-say "begin version=1 stage=$stage kernel=$(uname -r) action=$action"
+read -r up rest < /proc/uptime
+say "begin version=1 stage=$stage kernel=$(uname -r) action=$action uptime=$up"
 say "cmdline $cmdline"
 
 # The interfaces dracut was asked to configure by DHCP: ip=<if>:dhcp[...] names them,
@@ -133,7 +134,7 @@ done
 # (modules-load.d, rd.driver.pre), Soft-RoCE is the smoke test's own stand-in for an HCA.
 rxe_ok=""
 if [ -n "$first" ] && [ -e "/sys/class/net/$first" ]; then
-    modprobe rdma_rxe > /dev/null 2>&1
+    out=$(modprobe rdma_rxe 2>&1) || problem "modprobe rdma_rxe failed: $out"
     rdma=/usr/lib/fabric-boot/rdma
     [ -x "$rdma" ] || rdma=$(command -v rdma 2> /dev/null)
     if [ -z "$rdma" ]; then
@@ -149,7 +150,7 @@ if [ -n "$first" ] && [ -e "/sys/class/net/$first" ]; then
             sleep 1
             i=$((i + 1))
         done
-        "$rdma" link show 2>&1 | while read -r line; do say "rdma link $line"; done
+        "$rdma" link show 2>&1 | while read -r line; do say "rdma $line"; done
         [ -n "$rxe_ok" ] || problem "rxe link $link on $first not ACTIVE after ${rxe_wait} s"
     fi
 fi
@@ -175,7 +176,8 @@ if [ -z "$problems" ]; then
 else
     say "result FAIL $problems"
 fi
-say "end action=$action"
+read -r up rest < /proc/uptime
+say "end action=$action uptime=$up"
 
 if [ "$action" = poweroff ]; then
     sleep 1
