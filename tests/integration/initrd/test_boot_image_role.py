@@ -163,6 +163,7 @@ def test_role_adds_the_smoke_test(scratch, iso):
     for want in ("usr/lib/fabric-boot/smoke", "usr/lib/fabric-boot/rdma", "etc/fabric-boot/smoke.conf",
                  "usr/lib/dracut/hooks/pre-mount/99-fabric-boot-smoke.sh",
                  "usr/lib/dracut/hooks/emergency/00-fabric-boot-smoke.sh",
+                 "usr/lib/dracut/hooks/shutdown-emergency/00-fabric-boot-smoke.sh",
                  "usr/lib/x86_64-linux-gnu/libmnl.so.0"):
         assert want in names, (want, sorted(n for n in names if "fabric" in n or "libmnl" in n))
     assert any(n.endswith("/rdma_rxe.ko") for n in names)
