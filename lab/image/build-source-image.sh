@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The lab's SOURCE image: the newest installed Debian amd64 kernel and a generic
 # (dracut --no-hostonly) initrd for it WITH dracut's network stage, so that
 # `ip=<if>:dhcp rd.neednet=1` really runs DHCP in the initrd. boot_image then injects a
