@@ -148,3 +148,44 @@ def test_role_refuses_missing_firmware(scratch, iso):
                fabric_boot_images={"o": {"tree": iso["tree"], "driver_set": "opa"}})
     _unused, out = _play(scratch, ev, expect_rc=2)
     assert "firmware hfi1_dc8051.fw" in out and "firmware-misc-nonfree" in out
+
+
+def test_role_adds_the_smoke_test(scratch, iso):
+    """smoke_test: true puts the hooks, the report script, its settings, the rdma tool with its
+    libraries and Soft-RoCE into the image; the driver set alone stays in modules-load.d.
+    (The hook itself runs in the lab, where a VM boots this kind of image through dhcpd.)"""
+    ev = _vars(scratch, iso, fabric_boot_images={
+        "smoke": {"tree": iso["tree"], "driver_set": "mlx5_ib", "smoke_test": True, "smoke_action": "continue"}})
+    changed, out = _play(scratch, ev)
+    assert changed > 0
+    img = os.path.join(ev["boot_image_tftp_root"], "images/smoke/initrd.img")
+    names = set(L.lsinitrd_list(img))
+    for want in ("usr/lib/fabric-boot/smoke", "usr/lib/fabric-boot/rdma", "etc/fabric-boot/smoke.conf",
+                 "usr/lib/dracut/hooks/pre-mount/99-fabric-boot-smoke.sh",
+                 "usr/lib/dracut/hooks/emergency/00-fabric-boot-smoke.sh",
+                 "usr/lib/dracut/hooks/shutdown-emergency/00-fabric-boot-smoke.sh",
+                 "usr/lib/x86_64-linux-gnu/libmnl.so.0"):
+        assert want in names, (want, sorted(n for n in names if "fabric" in n or "libmnl" in n))
+    assert any(n.endswith("/rdma_rxe.ko") for n in names)
+    assert any(n.endswith("/crc32_generic.ko") for n in names)
+    conf = L.lsinitrd_file(img, "etc/fabric-boot/smoke.conf").decode()
+    assert 'modules="mlx5_core mlx5_ib ib_ipoib ib_umad rdma_ucm"' in conf and "action=continue" in conf
+    hook = L.lsinitrd_file(img, "usr/lib/dracut/hooks/pre-mount/99-fabric-boot-smoke.sh").decode()
+    assert hook.endswith("/usr/lib/fabric-boot/smoke pre-mount\n"), hook
+    # the script is valid sh as it sits in the image
+    script = os.path.join(scratch, "smoke.sh")
+    with open(script, "wb") as f:
+        f.write(L.lsinitrd_file(img, "usr/lib/fabric-boot/smoke"))
+    L.run(["sh", "-n", script])
+    load = [n for n in names if n.endswith("modules-load.d/fabric-boot.conf")][0]
+    listed = [x for x in L.lsinitrd_file(img, load).decode().split() if not x.startswith("#")]
+    assert "rdma_rxe" not in listed and "mlx5_ib" in listed
+    # rerun: nothing changes
+    changed, out = _play(scratch, ev)
+    assert changed == 0, out[-4000:]
+
+
+def test_role_refuses_bad_smoke_action(scratch, iso):
+    ev = _vars(scratch, iso, fabric_boot_images={"s": {"tree": iso["tree"], "smoke_test": True, "smoke_action": "reboot"}})
+    _unused, out = _play(scratch, ev, expect_rc=2)
+    assert "smoke_action poweroff or continue (got reboot)" in out
