@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Molecule scenarios: every directory under molecule/ with a molecule.yml.
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: test unit lint sanity integration molecule collection-link benchmarks docs-check
+.PHONY: test unit lint sanity integration molecule collection-link benchmarks docs-check lab lab-down
 
 test: unit lint sanity integration molecule
 
@@ -42,6 +42,14 @@ molecule: collection-link
 	  molecule test -s $$s; \
 	  echo "=== $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done
+
+# The lab (docs/lab.md): netns + boot-server container + site.yml + one VM per boot path, then a
+# timing table; everything is removed afterwards unless KEEP=1. LAB_ARGS: e.g. --paths uefi-tftp.
+lab: collection-link
+	PYTHONPATH=$(ROOT)/lab python -m fabric_lab $(LAB_ARGS)
+
+lab-down:
+	PYTHONPATH=$(ROOT)/lab python -m fabric_lab down
 
 # Benchmarks write their own sections of docs/performance.md; run them on an idle machine.
 benchmarks: collection-link
