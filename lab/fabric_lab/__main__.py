@@ -73,6 +73,26 @@ def stage_image(initrd):
     server.copy_in(initrd, dest + "initrd.img")
 
 
+def setup(args, workdir, plan, results):
+    """Container on the bridge, the source tree, site.yml (with --site-checks: check, run, rerun)."""
+    if args.reuse:
+        log("workdir %s; reusing %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
+        for _, facts in plan:
+            server.sh(["ip", "-n", server.NETNS, "link", "del", facts["tap"]], check=False)
+        return
+    log("workdir %s; starting %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
+    server.up()
+    stage_image(args.initrd)
+    runs = ["check", "run", "rerun"] if args.site_checks else ["run"]
+    for label in runs:
+        rc, recap = playbook(workdir, label, *(["--check", "--diff"] if label == "check" else []))
+        results["site"][label] = {"rc": rc, "recap": recap}
+        if rc:
+            raise SystemExit("site.yml %s failed (log %s/site-%s.log)" % (label, workdir, label))
+        if label == "rerun" and recap.get("changed", -1) != 0:
+            raise SystemExit("the second site.yml run reported changed=%s, must be 0" % recap.get("changed"))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="fabric_lab")
     ap.add_argument("--keep", action="store_true", default=os.environ.get("KEEP", "") not in ("", "0"),
@@ -86,6 +106,8 @@ def main(argv=None):
                          "(must report changed=0)")
     ap.add_argument("--initrd", help="initrd to stage as images/lab/initrd.img (development)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--reuse", action="store_true",
+                    help="boot again on a lab left by --keep: no set-up, no site.yml")
     ap.add_argument("action", nargs="?", choices=["run", "down"], default="run",
                     help="down: remove a lab left by --keep")
     args = ap.parse_args(argv)
@@ -98,7 +120,7 @@ def main(argv=None):
         return 0
     selected = [p for p in args.paths.split(",") if p]
     plan = paths.nodes(selected)
-    if server.exists():
+    if server.exists() and not args.reuse:
         log("removing the previous lab (netns %s / container %s)" % (server.NETNS, server.CONTAINER))
         server.down()
     workdir = tempfile.mkdtemp(prefix="fblab-")
@@ -108,24 +130,7 @@ def main(argv=None):
     results = {"paths": [], "site": {}}
     ok = False
     try:
-        log("workdir %s; starting %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
-        server.up()
-        if args.initrd:
-            stage_image(args.initrd)
-        if args.site_checks:
-            rc, recap = playbook(workdir, "check", "--check", "--diff")
-            results["site"]["check"] = {"rc": rc, "recap": recap}
-            if rc:
-                raise SystemExit("site.yml --check --diff failed on the fresh container")
-        rc, recap = playbook(workdir, "run")
-        results["site"]["run"] = {"rc": rc, "recap": recap}
-        if rc:
-            raise SystemExit("site.yml failed")
-        if args.site_checks:
-            rc, recap = playbook(workdir, "rerun")
-            results["site"]["rerun"] = {"rc": rc, "recap": recap}
-            if rc or recap.get("changed", -1) != 0:
-                raise SystemExit("second site.yml run: rc=%d changed=%s (must be 0)" % (rc, recap.get("changed")))
+        setup(args, workdir, plan, results)
         capture = server.Capture(os.path.join(workdir, "br0.pcap")).start()
         for p, facts in plan:
             server.add_tap(facts["tap"])

@@ -61,5 +61,7 @@ def check(path, facts, boot, timing, dhcpd_log):
         "%d ACKs" % timing["acks"])
     add("dhcpd logged DHCPACK on %s to %s" % (facts["ip"], facts["mac"]),
         ("DHCPACK on %s to %s" % (facts["ip"], facts["mac"])) in dhcpd_log, "")
-    add("kernel and initrd fetched over %s" % path.fetch, timing["images"] is not None, "")
+    add("kernel and initrd fetched over %s" % path.fetch,
+        timing["images"] is not None and timing["images_via"] == [path.fetch],
+        "kernel requested over %s" % (timing["images_via"] or "nothing"))
     return res

@@ -33,6 +33,8 @@ PATHS = [
          ["-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
           "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n"],
          True, "uefi/grubx64.efi", "http"),
+    Path("ipxe-ib", "lab-ipxe-ib", "iPXE client of an InfiniBand reservation (ipxe client-id)",
+         "seabios", None, [], False, "pxelinux/pxelinux.0", "tftp"),
 ]
 
 

@@ -26,10 +26,10 @@ class Boot:
     """One qemu run. start(), then wait() polls the serial log until qemu exits or the limit."""
 
     def __init__(self, name, workdir, firmware="seabios", nic=None, tap=None, netns=None,
-                 extra=(), memory=768, kernel=None, initrd=None, append=None):
+                 extra=(), memory=768, kernel=None, initrd=None, append=None, serial=None):
         self.name = name
         self.workdir = workdir
-        self.serial = os.path.join(workdir, "serial-%s.log" % name)
+        self.serial = serial or os.path.join(workdir, "serial-%s.log" % name)
         self.lines = []          # [(time.time(), line)] in the order they appeared
         self.started = None
         self.ended = None
