@@ -68,7 +68,7 @@ def nodes(selected=None):
         if iface["type"] == "ethernet":
             mac = str(ident.parse_mac(iface["mac"]))
         else:
-            mac = ident.PortGuid.parse(iface["port_guid"]).mac48()
+            mac = ident.PortGuid.parse(iface["port_guid"]).mac48
         out.append((p, {"node": p.node, "iface": iface["name"], "mac": mac.lower(),
                         "ip": iface["ipv4"], "tap": "fblab-t%d" % i}))
     unknown = set(selected or ()) - {p.name for p in PATHS}
