@@ -57,6 +57,9 @@ def check(path, facts, boot, timing, dhcpd_log):
         want and all(a in have for a in want), "proof cmdline: %r" % got.get("cmdline"))
     if path.grub:
         add("GRUB read the node's own menu", "fabric.boot: menu %s-%s" % (facts["node"], facts["iface"]) in text, tail)
+    if path.firmware == "ovmf-secboot":
+        # printed by the kernel's EFI stub from the firmware's SecureBoot variable
+        add("the kernel booted with Secure Boot on", "Secure boot enabled" in text, tail)
     add("firmware and OS stage got the reservation (2 DHCPACKs on the wire)", timing["acks"] >= 2,
         "%d ACKs" % timing["acks"])
     add("dhcpd logged DHCPACK on %s to %s" % (facts["ip"], facts["mac"]),
