@@ -62,8 +62,11 @@ def check(path, facts, boot, timing, dhcpd_log):
         add("the kernel booted with Secure Boot on", "Secure boot enabled" in text, tail)
     add("firmware and OS stage got the reservation (2 DHCPACKs on the wire)", timing["acks"] >= 2,
         "%d ACKs" % timing["acks"])
-    add("dhcpd logged DHCPACK on %s to %s" % (facts["ip"], facts["mac"]),
-        ("DHCPACK on %s to %s" % (facts["ip"], facts["mac"])) in dhcpd_log, "")
+    # The lab network has no dynamic range: an address at all means the reservation matched
+    # (for an InfiniBand port: by one of its client-id forms).
+    acks = dhcpd_log.count("DHCPACK on %s to %s" % (facts["ip"], facts["mac"]))
+    add("dhcpd logged DHCPACK on %s to %s, for the firmware and the OS stage" % (facts["ip"], facts["mac"]),
+        acks >= 2, "%d DHCPACK lines in the container's journal" % acks)
     add("kernel and initrd fetched over %s" % path.fetch,
         timing["images"] is not None and timing["images_via"] == [path.fetch],
         "kernel requested over %s" % (timing["images_via"] or "nothing"))
