@@ -66,11 +66,20 @@ def debian_kernel():
 SOURCE_TREE = "/srv/fabric-lab/source/"   # fabric_boot_images.lab.tree in lab/inventory
 
 
-def stage_image(initrd):
-    """The distribution tree boot_image reads: the installed Debian kernel and a source initrd."""
-    dest = SOURCE_TREE
-    server.copy_in(debian_kernel(), dest + "vmlinuz")
-    server.copy_in(initrd, dest + "initrd.img")
+def stage_image(initrd=None):
+    """The distribution tree boot_image reads: the installed Debian kernel and the source initrd
+    lab/image/build-source-image.sh makes (a dracut --no-hostonly image with its network stage,
+    cached under build/lab/source), or --initrd for development."""
+    kernel = debian_kernel()
+    if not initrd:
+        script = os.path.join(ROOT, "lab", "image", "build-source-image.sh")
+        out = os.path.join(ROOT, "build", "lab", "source")
+        t0 = time.time()
+        subprocess.run(["bash", script, out], check=True)
+        log("source image ready in %.0f s" % (time.time() - t0))
+        kernel, initrd = os.path.join(out, "vmlinuz"), os.path.join(out, "initrd.img")
+    server.copy_in(kernel, SOURCE_TREE + "vmlinuz")
+    server.copy_in(initrd, SOURCE_TREE + "initrd.img")
 
 
 def setup(args, workdir, plan, results):
