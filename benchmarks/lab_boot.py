@@ -49,7 +49,7 @@ def main():
     setup = lab("--keep", "--paths", names[0])
     samples = {n: [] for n in names}
     try:
-        for _ in range(args.runs):
+        for run_ in range(args.runs):
             for n in names:
                 res = lab("--reuse", "--keep", "--parallel", "1", "--paths", n)
                 for r in res["paths"]:

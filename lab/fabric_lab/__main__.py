@@ -48,8 +48,8 @@ def playbook(workdir, label, *extra):
     text = open(out).read()
     m = re.search(r"^%s\s*:\s*(.*)$" % re.escape(server.CONTAINER), text, re.M)
     recap = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))) if m else {}
-    log("site.yml %s: rc=%d %s (%.0f s, log %s)" % (label, rc, m.group(1).strip() if m else "no recap",
-                                                     time.time() - t0, out))
+    summary = m.group(1).strip() if m else "no recap"
+    log("site.yml %s: rc=%d %s (%.0f s, log %s)" % (label, rc, summary, time.time() - t0, out))
     if rc != 0:
         print(text[-5000:], flush=True)
     return rc, recap
@@ -86,7 +86,7 @@ def setup(args, workdir, plan, results):
     """Container on the bridge, the source tree, site.yml (with --site-checks: check, run, rerun)."""
     if args.reuse:
         log("workdir %s; reusing %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
-        for _, facts in plan:
+        for facts in (f for p, f in plan):
             server.sh(["ip", "-n", server.NETNS, "link", "del", facts["tap"]], check=False)
         return
     log("workdir %s; starting %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
@@ -151,11 +151,11 @@ def main(argv=None):
         dhcpd_log = server.journal()
         with open(os.path.join(workdir, "journal.txt"), "w") as f:
             f.write(dhcpd_log)
-        ev = report.events(capture.path, server.SERVER_IP, [f for _, f in plan])
+        ev = report.events(capture.path, server.SERVER_IP, [f for p, f in plan])
         rows = []
         for (p, facts), b in zip(plan, boots):
             t = report.timings(ev[facts["mac"]], b.started, p.loader, "vmlinuz", "initrd.img")
-            via = {v for _, n, v in ev[facts["mac"]]["requests"] if n.endswith("vmlinuz")}
+            via = {v for t_, n, v in ev[facts["mac"]]["requests"] if n.endswith("vmlinuz")}
             t["images_via"] = sorted(via)
             res = checks.check(p, facts, b, t, dhcpd_log)
             passed = all(r[1] for r in res)
@@ -163,7 +163,7 @@ def main(argv=None):
                          "loader": t["loader"], "images": t["images"], "marker": b.first(checks.MARKER),
                          "total": b.seconds()})
             results["paths"].append({"path": p.name, "title": p.title, "passed": passed, "timing": rows[-1],
-                                     "checks": [{"what": w, "ok": o} for w, o, _ in res],
+                                     "checks": [{"what": w, "ok": o} for w, o, detail_ in res],
                                      "serial": b.serial})
             log("%s (%s): %s" % (p.name, p.title, rows[-1]["result"]))
             for what, good, detail in res:

@@ -33,7 +33,7 @@ def proofs(text):
         i = line.find(PROOF + " ")
         if i < 0:
             continue
-        key, _, value = line[i + len(PROOF) + 1:].partition(":")
+        key, sep_, value = line[i + len(PROOF) + 1:].partition(":")
         out.setdefault(key.strip(), value.strip())
     return out
 

@@ -21,7 +21,7 @@ def read_pcap(path):
     nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
     off = 24
     while off + 16 <= len(data):
-        sec, frac, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        sec, frac, incl, orig_ = struct.unpack(endian + "IIII", data[off:off + 16])
         frame = data[off + 16:off + 16 + incl]
         off += 16 + incl
         t = sec + frac / (1e9 if nano else 1e6)
@@ -99,14 +99,14 @@ def timings(ev, t0, loader, kernel, initrd):
     offer = _first(ev["dhcp"], lambda d: d[1] == "OFFER")
 
     def done(suffix):
-        names = [n for _, n, _ in ev["requests"] if n.endswith(suffix)]
+        names = [n for t_, n, via_ in ev["requests"] if n.endswith(suffix)]
         ends = [ev["ends"][n] for n in names if n in ev["ends"]]
         return max(ends) if ends else None
     k, i = done(kernel), done(initrd)
     return {"offer": rel(offer[0]) if offer else None,
             "loader": rel(done(loader)),
             "images": rel(max(k, i)) if k and i else None,
-            "acks": sum(1 for _, m in ev["dhcp"] if m == "ACK")}
+            "acks": sum(1 for t_, m in ev["dhcp"] if m == "ACK")}
 
 
 def fmt(v):

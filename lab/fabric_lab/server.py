@@ -36,7 +36,7 @@ def up(volumes=()):
         cmd += ["-v", v]
     sh(cmd + [IMAGE, "/sbin/init"])
     sh([NETNS_SH, "up", NETNS, CONTAINER, SERVER_IP + "/24"])
-    for _ in range(120):
+    for attempt_ in range(120):
         state = sh(["podman", "exec", CONTAINER, "systemctl", "is-system-running", "--wait"], check=False).stdout.strip()
         if state in ("running", "degraded"):
             return

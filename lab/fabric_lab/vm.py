@@ -118,7 +118,7 @@ class Boot:
 
     @property
     def text(self):
-        return "\n".join(line for _, line in self.lines)
+        return "\n".join(line for t_, line in self.lines)
 
     def first(self, needle):
         """Seconds after power-on when a serial line containing needle first appeared, or None."""
