@@ -53,6 +53,7 @@ DEFAULT_OPTIONS = {
     "repo_arg": "inst.repo",
     "http_boot_alias": "/boot",
     "fetch": "tftp",
+    "secure_boot": False,
     "default_image": None,
     "default_server": None,
 }
@@ -89,6 +90,40 @@ def options_with_defaults(options=None):
     if opts["fetch"] not in ("tftp", "http"):
         raise BootMenuError("fetch must be tftp or http, got %r" % (opts["fetch"],))
     return opts
+
+
+def _override(iface, net, key, default):
+    """The interface's own value, else its network's, else the server-wide default (None = unset)."""
+    for scope in (iface, net):
+        if scope.get(key) is not None:
+            return scope[key]
+    return default
+
+
+def boot_path(iface, net, options=None):
+    """How one port boots: {"fetch": tftp|http, "secure_boot": bool}.
+
+    The port's boot_fetch / secure_boot win over its network's, which win over the server
+    defaults (boot_loader_fetch, boot_loader_secure_boot). One server can so serve a Secure
+    Boot partition next to plain UEFI nodes, and a rack fetching over HTTP next to TFTP ones.
+    """
+    opts = options_with_defaults(options)
+    fetch = _override(iface or {}, net or {}, "boot_fetch", opts["fetch"])
+    if fetch not in ("tftp", "http"):
+        raise BootMenuError("interface %s: boot_fetch must be tftp or http, got %r"
+                            % ((iface or {}).get("name"), fetch))
+    secure_boot = _override(iface or {}, net or {}, "secure_boot", opts["secure_boot"])
+    return {"fetch": fetch, "secure_boot": bool(secure_boot)}
+
+
+def secure_boot_in_use(networks, menus, options=None):
+    """True when any network or node menu boots through shim (so uefi-sb/ must be served)."""
+    opts = options_with_defaults(options)
+    if opts["secure_boot"]:
+        return True
+    if any((n or {}).get("secure_boot") for n in (networks or {}).values()):
+        return True
+    return any(m.get("secure_boot") for m in menus or [])
 
 
 def hex_ip(ipv4):
@@ -269,6 +304,8 @@ def node_menus(nodes, networks, images, host_images=None, options=None):
             if not mac and not ipv4:
                 continue
             server = net.get("boot_server") or opts["default_server"]
+            path = boot_path(iface, net, opts)
+            port_opts = dict(opts, fetch=path["fetch"])
             grub_files, pxe_files = [], []
             if mac:
                 grub_files.append("grub.cfg-01-" + _dashed(mac))
@@ -294,9 +331,11 @@ def node_menus(nodes, networks, images, host_images=None, options=None):
                 "image": image,
                 "grub_files": grub_files,
                 "pxelinux_files": pxe_files,
+                "fetch": path["fetch"],
+                "secure_boot": path["secure_boot"],
                 "serial": _serial(opts),
-                "default": _entry(image, images, iface, server, opts)["label"],
-                "entries": _entries(image, images, iface, server, opts),
+                "default": _entry(image, images, iface, server, port_opts)["label"],
+                "entries": _entries(image, images, iface, server, port_opts),
             })
     return menus
 
@@ -325,6 +364,7 @@ def default_menu(networks, images, options=None):
     return {
         "name": "default",
         "server": server,
+        "fetch": opts["fetch"],
         "image": default,
         "serial": _serial(opts),
         "default": entries[0]["label"] if entries else None,

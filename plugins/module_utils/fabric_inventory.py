@@ -32,7 +32,23 @@ _IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _RESERVATION_NAME = re.compile(r"[^A-Za-z0-9_-]")
 NETWORK_KEYS = ("subnet", "boot_server", "gateway", "dns_servers", "domain_name", "dynamic_range",
-                "client_id_forms", "boot_image", "mtu", "description")
+                "client_id_forms", "boot_image", "mtu", "description", "secure_boot", "boot_fetch")
+# Optional boot-path overrides of a network or one interface (docs/inventory.md "Boot paths"):
+# None means "the server-wide default" (fabric_secure_boot / boot_loader_fetch).
+BOOT_FETCH_VALUES = ("tftp", "http")
+
+
+def _boot_path_keys(data, where, problems):
+    """secure_boot (true/false) and boot_fetch (tftp/http) of a network or interface, or None."""
+    secure_boot = data.get("secure_boot")
+    if secure_boot is not None and not isinstance(secure_boot, bool):
+        problems.append("%s.secure_boot: must be true or false, got %r" % (where, secure_boot))
+        secure_boot = None
+    fetch = data.get("boot_fetch")
+    if fetch is not None and fetch not in BOOT_FETCH_VALUES:
+        problems.append("%s.boot_fetch: must be one of %s, got %r" % (where, ", ".join(BOOT_FETCH_VALUES), fetch))
+        fetch = None
+    return {"secure_boot": secure_boot, "boot_fetch": fetch}
 
 
 class ModelError(ValueError):
@@ -126,6 +142,7 @@ def normalize_networks(networks, problems):
         except IdentityError as exc:
             problems.append(str(exc))
             forms = []
+        boot_path = _boot_path_keys(data, where, problems)
         if len(problems) != before:
             continue
         result[name] = {
@@ -143,6 +160,8 @@ def normalize_networks(networks, problems):
             "client_id_forms": forms,
             "boot_image": data.get("boot_image"),
             "mtu": data.get("mtu"),
+            "secure_boot": boot_path["secure_boot"],
+            "boot_fetch": boot_path["boot_fetch"],
             "_net": net,
             "_dyn": dyn,
             "_server": server,
@@ -210,6 +229,7 @@ def _interface(host, index, iface, networks, problems):
         out["ipv4"] = str(addr) if addr is not None else None
     else:
         out["ipv4"] = None
+    _boot_path_keys(iface, where, problems)   # checked here, passed on as given (None: unset)
     if len(problems) != before:
         return out, False
     out["prefix"] = net["prefix"]
@@ -297,6 +317,9 @@ def reservations(nodes, networks):
                 "network": netname,
                 "boot_image": iface.get("boot_image"),
             }
+            if iface.get("secure_boot") is not None:
+                # the port's own Secure Boot choice; without it, its network's, then the server's
+                base["secure_boot"] = iface["secure_boot"]
             if iface["type"] == "ethernet":
                 entry = dict(base, name=reservation_name(host, iface["name"]), mac=iface["mac"], form=None)
                 result[netname].append(entry)
