@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from . import checks, paths, report, server, vm
+from . import checks, ipv6_ra, paths, report, server, vm
 
 ROOT = server.ROOT
 SITE = os.path.join(ROOT, "playbooks", "site.yml")
@@ -134,19 +134,27 @@ def main(argv=None):
         server.down()
     workdir = tempfile.mkdtemp(prefix="fblab-")
     started = time.time()
-    capture = None
+    capture = ra = None
     boots = []
     results = {"paths": [], "site": {}}
     ok = False
     try:
         setup(args, workdir, plan, results)
         capture = server.Capture(os.path.join(workdir, "br0.pcap")).start()
+        # an empty router advertisement ends iPXE's ~13 s wait for IPv6 autoconfiguration
+        ra = ipv6_ra.start(server.NETNS, server.BRIDGE)
+        # GRUB's TCP stack starts at the same source port every boot; a socket Apache still holds
+        # from the previous boot of the same VM (--reuse) would swallow the new SYN.
+        server.exec_("ss", "-K", "state", "last-ack", "state", "fin-wait-1", "state", "fin-wait-2",
+                     "state", "time-wait", check=False)
         for p, facts in plan:
             server.add_tap(facts["tap"])
             boots.append(vm.Boot(p.name, workdir, firmware=p.firmware, nic=paths.nic(p, facts), tap=facts["tap"],
                                  netns=server.NETNS, extra=p.qemu))
         log("booting %d VMs, %d at a time, %d s limit each" % (len(boots), args.parallel, args.timeout))
         vm.run_all(boots, args.timeout, parallel=args.parallel)
+        ipv6_ra.stop(ra)
+        ra = None
         capture.stop()
         dhcpd_log = server.journal()
         with open(os.path.join(workdir, "journal.txt"), "w") as f:
@@ -177,6 +185,9 @@ def main(argv=None):
     finally:
         for b in boots:
             b.kill()
+        if ra and ra.poll() is None:
+            ra.kill()
+            ra.wait()
         if capture:
             capture.stop()
         if args.json:

@@ -25,6 +25,8 @@ Path = collections.namedtuple("Path", "name node title firmware nic_rom qemu gru
 PATHS = [
     Path("uefi-tftp", "lab-uefi-tftp", "UEFI PXE, GRUB, kernel+initrd over TFTP",
          "ovmf", "", [], True, "uefi/grubx64.efi", "tftp"),
+    Path("uefi-http", "lab-uefi-http", "UEFI PXE, GRUB, kernel+initrd over HTTP",
+         "ovmf", "", [], True, "uefi/grubx64.efi", "http"),
     Path("bios-pxelinux", "lab-bios-pxelinux", "BIOS, iPXE ROM, pxelinux, TFTP",
          "seabios", None, [], False, "pxelinux/pxelinux.0", "tftp"),
     Path("uefi-httpboot", "lab-uefi-httpboot", "UEFI HTTP boot (HTTPClient, arch 16, URL)",
@@ -32,7 +34,9 @@ PATHS = [
          # Without these OVMF tries PXE (v4, then v6) for about 2 minutes before HTTP boot.
          ["-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
           "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n"],
-         True, "uefi/grubx64.efi", "http"),
+         True, "uefi/grubx64-http.efi", "http"),
+    Path("secureboot", "lab-secureboot", "Secure Boot: shim, signed GRUB, signed kernel",
+         "ovmf-secboot", "", [], True, "uefi-sb/shimx64.efi", "tftp"),
     Path("ipxe-ib", "lab-ipxe-ib", "iPXE client of an InfiniBand reservation (ipxe client-id)",
          "seabios", None, [], False, "pxelinux/pxelinux.0", "tftp"),
 ]
