@@ -56,6 +56,7 @@ DEFAULT_OPTIONS = {
     "secure_boot": False,
     "default_image": None,
     "default_server": None,
+    "pin_ifname": False,
 }
 
 # Characters GRUB's script lexer passes through unquoted ($ { } ; & | < > quotes and
@@ -87,6 +88,8 @@ def options_with_defaults(options=None):
                                 % (key, ", ".join(sorted(DEFAULT_OPTIONS))))
         if value is not None or key in ("default_image", "default_server"):
             opts[key] = value
+    if not isinstance(opts["pin_ifname"], bool):
+        raise BootMenuError("pin_ifname must be true or false, got %r" % (opts["pin_ifname"],))
     if opts["fetch"] not in ("tftp", "http"):
         raise BootMenuError("fetch must be tftp or http, got %r" % (opts["fetch"],))
     return opts
@@ -184,10 +187,39 @@ def repo_arg(image, server, opts):
     return ["%s=http://%s/%s" % (name, server, path)]
 
 
+def ifname_arg(interface, opts):
+    """dracut's ifname=<name>:<mac>, or nothing.
+
+    dracut (40network/ifname-genrules.sh) turns it into a udev rule matching ATTR{address}
+    and ATTR{type}=="1", so it names an Ethernet NIC whatever the naming policy (net.ifnames,
+    biosdevname) would call it, and ip=<name>:dhcp finds it. For InfiniBand and Omni-Path the
+    MAC is the port's 48-bit iPXE form: an IPoIB device (type 32, 20-byte address) never
+    matches the rule and keeps its kernel name, while a NIC presented with that MAC (iPXE's
+    view of the port, a VM standing in for the node) gets the inventory name.
+    Pinned when the interface's pin_ifname says so, else when the option does.
+    """
+    pin = interface.get("pin_ifname")
+    if pin is None:
+        pin = opts["pin_ifname"]
+    if not isinstance(pin, bool):
+        raise BootMenuError("interface %s: pin_ifname must be true or false, got %r"
+                            % (interface.get("name"), pin))
+    if not pin:
+        return []
+    name = interface["name"]
+    if ":" in name:
+        raise BootMenuError("interface %s: dracut's ifname= cannot name an interface with ':' "
+                            "(it splits the argument at ':'); set pin_ifname: false" % name)
+    mac = boot_mac(interface)
+    if not mac:
+        raise BootMenuError("interface %s: pin_ifname needs a mac (or a port_guid)" % name)
+    return ["ifname=%s:%s" % (name, mac)]
+
+
 def compose_kernel_args(image, interface=None, server=None, options=None):
     """The kernel command line (list of words) for one image booted from one interface.
 
-    Order: network bring-up (rd.driver.pre, rd.neednet, ip=), per-fabric arguments, the
+    Order: network bring-up (rd.driver.pre, rd.neednet, ip=, ifname= when pinned), per-fabric arguments, the
     installer repository, the image's own arguments, global extras, consoles last (the
     last console= becomes /dev/console). Exact duplicates are dropped, first one wins.
     """
@@ -203,6 +235,7 @@ def compose_kernel_args(image, interface=None, server=None, options=None):
             args.append("rd.driver.pre=" + ",".join(mods))
         args.append("rd.neednet=1")
         args.append("ip=%s:dhcp" % interface["name"])
+        args += ifname_arg(interface, opts)
         args += _as_list((opts["type_kernel_args"] or {}).get(itype), "type_kernel_args.%s" % itype)
     args += repo_arg(image, server, opts)
     args += _as_list(image.get("kernel_args"), "kernel_args")

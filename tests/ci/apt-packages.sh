@@ -32,5 +32,6 @@ fi
 apt-get -o DPkg::Lock::Timeout=600 update -q
 apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${PKGS[@]}"
 # dracut conflicts with initramfs-tools as a package; the dracut tests use
-# dracut-core's binary, which co-installs.
-apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends dracut-core
+# dracut-core's binary, which co-installs. dracut-network adds dracut's network stage
+# (network-legacy: dhclient from isc-dhcp-client, arping) for the lab's source initrd.
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends dracut-core dracut-network

@@ -173,3 +173,37 @@ def test_errors(nodes, images, options, message):
 def test_repo_path_needs_server():
     with pytest.raises(AnsibleFilterError, match="no boot server address"):
         F["boot_kernel_args"](IMAGES["rhel95"])
+
+
+def test_pinned_ifname_follows_ip_and_uses_the_boot_mac():
+    ms = by_name(menus(pin_ifname=True))
+    # InfiniBand: the port GUID's iPXE mac48 (bytes 0-2 and 5-7), not a second copy of the GUID
+    assert ms["node001-ib0"]["entries"][0]["args"][:4] == [
+        "rd.driver.pre=mlx5_ib,ib_ipoib", "rd.neednet=1", "ip=ib0:dhcp", "ifname=ib0:00:02:c9:0c:78:11"]
+    # Ethernet: the MAC in dracut's lower-case colon form, whatever notation the inventory used
+    assert ms["node002-eno1"]["entries"][0]["args"] == [
+        "rd.neednet=1", "ip=eno1:dhcp", "ifname=eno1:52:54:00:12:34:56", "console=ttyS0,115200"]
+    # every entry of the menu boots from the same NIC
+    assert "ifname=eno1:52:54:00:12:34:56" in ms["node002-eno1"]["entries"][1]["args"]
+
+
+def test_ifname_not_pinned_by_default_and_per_interface_override():
+    assert not any(a.startswith("ifname=") for m in menus() for e in m["entries"] for a in e["args"])
+    eth = {"name": "eno1", "type": "ethernet", "mac": "52:54:00:12:34:56"}
+    image = {"kernel": "k", "initrd": "i"}
+    assert "ifname=eno1:52:54:00:12:34:56" in bm.compose_kernel_args(image, dict(eth, pin_ifname=True))
+    assert not [a for a in bm.compose_kernel_args(image, dict(eth, pin_ifname=False), None, {"pin_ifname": True})
+                if a.startswith("ifname=")]
+    # the default menu has no interface, so nothing to pin
+    assert not [a for a in bm.compose_kernel_args(image, None, None, {"pin_ifname": True}) if a.startswith("ifname=")]
+
+
+@pytest.mark.parametrize("iface, options, message", [
+    ({"name": "eth:1", "type": "ethernet", "mac": "52:54:00:12:34:56"}, {"pin_ifname": True}, "cannot name an interface with ':'"),
+    ({"name": "eno1", "type": "ethernet"}, {"pin_ifname": True}, "pin_ifname needs a mac"),
+    ({"name": "eno1", "type": "ethernet", "mac": "52:54:00:12:34:56", "pin_ifname": "yes"}, {}, "interface eno1: pin_ifname must be true or false"),
+    ({"name": "eno1", "type": "ethernet", "mac": "52:54:00:12:34:56"}, {"pin_ifname": "yes"}, "pin_ifname must be true or false, got 'yes'"),
+])
+def test_pin_ifname_errors(iface, options, message):
+    with pytest.raises(bm.BootMenuError, match=message):
+        bm.compose_kernel_args({"kernel": "k", "initrd": "i"}, iface, None, options)
