@@ -55,31 +55,23 @@ def playbook(workdir, label, *extra):
     return rc, recap
 
 
-def debian_kernel():
-    kernels = sorted(glob.glob("/boot/vmlinuz-*-amd64"),
-                     key=lambda p: [int(x) if x.isdigit() else x for x in re.split(r"[.-]", p)])
-    if not kernels:
-        raise SystemExit("no /boot/vmlinuz-*-amd64: install linux-image-amd64 (tests/ci/apt-packages.sh)")
-    return kernels[-1]
-
-
-SOURCE_TREE = "/srv/fabric-lab/source/"   # fabric_boot_images.lab.tree in lab/inventory
+SOURCE_TREE = "/srv/fabric-lab/source"   # fabric_boot_images.lab.tree in lab/inventory
 
 
 def stage_image(initrd=None):
-    """The distribution tree boot_image reads: the installed Debian kernel and the source initrd
-    lab/image/build-source-image.sh makes (a dracut --no-hostonly image with its network stage,
-    cached under build/lab/source), or --initrd for development."""
-    kernel = debian_kernel()
-    if not initrd:
-        script = os.path.join(ROOT, "lab", "image", "build-source-image.sh")
-        out = os.path.join(ROOT, "build", "lab", "source")
-        t0 = time.time()
-        subprocess.run(["bash", script, out], check=True)
-        log("source image ready in %.0f s" % (time.time() - t0))
-        kernel, initrd = os.path.join(out, "vmlinuz"), os.path.join(out, "initrd.img")
-    server.copy_in(kernel, SOURCE_TREE + "vmlinuz")
-    server.copy_in(initrd, SOURCE_TREE + "initrd.img")
+    """The distribution tree boot_image reads (mounted at SOURCE_TREE): the installed Debian
+    kernel and the source initrd lab/image/build-source-image.sh makes (dracut --no-hostonly with
+    its network stage, cached under build/lab/source). --initrd replaces the initrd (development)."""
+    out = os.path.join(ROOT, "build", "lab", "source")
+    t0 = time.time()
+    subprocess.run(["bash", os.path.join(ROOT, "lab", "image", "build-source-image.sh"), out], check=True)
+    log("source image ready in %.0f s" % (time.time() - t0))
+    if initrd:
+        out = os.path.join(ROOT, "build", "lab", "source-dev")
+        os.makedirs(out, exist_ok=True)
+        shutil.copy(os.path.join(ROOT, "build", "lab", "source", "vmlinuz"), out)
+        shutil.copy(initrd, os.path.join(out, "initrd.img"))
+    return out
 
 
 def setup(args, workdir, plan, results):
@@ -90,8 +82,8 @@ def setup(args, workdir, plan, results):
             server.sh(["ip", "-n", server.NETNS, "link", "del", facts["tap"]], check=False)
         return
     log("workdir %s; starting %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
-    server.up()
-    stage_image(args.initrd)
+    source = stage_image(args.initrd)
+    server.up(volumes=["%s:%s:ro" % (source, SOURCE_TREE), "/lib/modules:/lib/modules:ro"])
     runs = ["check", "run", "rerun"] if args.site_checks else ["run"]
     for label in runs:
         rc, recap = playbook(workdir, label, *(["--check", "--diff"] if label == "check" else []))

@@ -80,7 +80,8 @@ def events(pcap, server_ip, vms):
             if name:
                 flows[(src, sp)] = name
                 by_mac[by_ip[src]]["requests"].append((t, name, via))
-        elif src == server_ip and dst in by_ip and (dst, dp) in flows:
+        elif src == server_ip and dst in by_ip and (dst, dp) in flows and payload:
+            # data only: the TCP close that follows an HTTP transfer is not part of it
             by_mac[by_ip[dst]]["ends"][flows[(dst, dp)]] = t
     return by_mac
 

@@ -59,12 +59,6 @@ def exec_(*args, check=True):
     return sh(["podman", "exec", CONTAINER] + list(args), check=check)
 
 
-def copy_in(src, dest):
-    exec_("mkdir", "-p", os.path.dirname(dest))
-    sh(["podman", "cp", src, "%s:%s" % (CONTAINER, dest)])
-    exec_("chmod", "0644", dest)
-
-
 def journal(unit_pattern=None):
     """The container's journal with microsecond wall-clock stamps (journalctl -o short-unix)."""
     cmd = ["journalctl", "--no-pager", "-o", "short-unix"]
