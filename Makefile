@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Molecule scenarios: every directory under molecule/ with a molecule.yml.
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: test unit lint docs-check release-check sanity integration molecule collection-link benchmarks changelog release
+.PHONY: test unit lint docs-check release-check sanity integration molecule collection-link benchmarks changelog release lab lab-down
 
 test: unit lint docs-check release-check sanity integration molecule
 
@@ -57,6 +57,14 @@ molecule: collection-link
 	  molecule test -s $$s; \
 	  echo "=== $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done
+
+# The lab (docs/lab.md): netns + boot-server container + site.yml + one VM per boot path, then a
+# timing table; everything is removed afterwards unless KEEP=1. LAB_ARGS: e.g. --paths uefi-tftp.
+lab: collection-link
+	PYTHONPATH=$(ROOT)/lab python -m fabric_lab $(LAB_ARGS)
+
+lab-down:
+	PYTHONPATH=$(ROOT)/lab python -m fabric_lab down
 
 # Benchmarks write their own sections of docs/performance.md; run them on an idle machine.
 benchmarks: collection-link

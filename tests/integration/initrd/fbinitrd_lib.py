@@ -17,7 +17,9 @@ import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "lab"))
 from fabric_test_env import debian_kernel  # noqa: E402  (fails, never skips, without a kernel)
+from fabric_lab import vm  # noqa: E402  (the one qemu launcher)
 
 # Debian's linux-image-amd64 (6.1.0-56-amd64 when this was written): real ib_core, ib_ipoib,
 # mlx4_ib, mlx5_ib, hfi1, rdmavt and rdma_rxe modules, and a kernel qemu can boot.
@@ -335,20 +337,6 @@ sleep 30
 
 def boot(image, serial_log, timeout=120):
     """Boot Debian's kernel with image under TCG; returns (serial text, seconds, timed_out)."""
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "768", "-smp", "1",
-           "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
-           "-serial", f"file:{serial_log}", "-kernel", VMLINUZ, "-initrd", image,
-           "-append", "console=ttyS0,115200 panic=-1 rd.shell=0 loglevel=4"]
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    timed_out = False
-    try:
-        p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        p.kill()
-        p.wait()
-    elapsed = time.monotonic() - t0
-    with open(serial_log, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
-    return text, elapsed, timed_out
+    b = vm.Boot("initrd", os.path.dirname(serial_log), serial=serial_log, kernel=VMLINUZ, initrd=image,
+                append="console=ttyS0,115200 panic=-1 rd.shell=0 loglevel=4").start().wait(timeout)
+    return b.text, b.seconds(), b.timed_out

@@ -1,0 +1,198 @@
+"""make lab: the whole boot path from one command (docs/lab.md).
+
+  python -m fabric_lab [--keep] [--paths a,b] [--parallel N] [--site-checks] [--json FILE]
+
+Creates netns fblab with a bridge (no route out), starts the boot-server container on it, runs
+playbooks/site.yml with the lab inventory, boots one VM per boot path, checks what each boot
+proves, prints the timing table and removes everything it made (unless --keep / KEEP=1).
+Exit code 0 only when every selected path passed.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import checks, ipv6_ra, paths, report, server, vm
+
+ROOT = server.ROOT
+SITE = os.path.join(ROOT, "playbooks", "site.yml")
+
+
+def log(msg):
+    print("[lab %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def ansible_env():
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
+               ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"), ANSIBLE_PIPELINING="True",
+               ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    return env
+
+
+def playbook(workdir, label, *extra):
+    """Run site.yml on the lab inventory; returns the PLAY RECAP counters of fblab-server."""
+    exe = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    exe = exe if os.path.exists(exe) else "ansible-playbook"
+    out = os.path.join(workdir, "site-%s.log" % label)
+    t0 = time.time()
+    with open(out, "w") as f:
+        rc = subprocess.run([exe, "-i", paths.INVENTORY, SITE] + list(extra), env=ansible_env(),
+                            stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
+    text = open(out).read()
+    m = re.search(r"^%s\s*:\s*(.*)$" % re.escape(server.CONTAINER), text, re.M)
+    recap = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))) if m else {}
+    summary = m.group(1).strip() if m else "no recap"
+    log("site.yml %s: rc=%d %s (%.0f s, log %s)" % (label, rc, summary, time.time() - t0, out))
+    if rc != 0:
+        print(text[-5000:], flush=True)
+    return rc, recap
+
+
+SOURCE_TREE = "/srv/fabric-lab/source"   # fabric_boot_images.lab.tree in lab/inventory
+
+
+def stage_image(initrd=None):
+    """The distribution tree boot_image reads (mounted at SOURCE_TREE): the installed Debian
+    kernel and the source initrd lab/image/build-source-image.sh makes (dracut --no-hostonly with
+    its network stage, cached under build/lab/source). --initrd replaces the initrd (development)."""
+    out = os.path.join(ROOT, "build", "lab", "source")
+    t0 = time.time()
+    subprocess.run(["bash", os.path.join(ROOT, "lab", "image", "build-source-image.sh"), out], check=True)
+    log("source image ready in %.0f s" % (time.time() - t0))
+    if initrd:
+        out = os.path.join(ROOT, "build", "lab", "source-dev")
+        os.makedirs(out, exist_ok=True)
+        shutil.copy(os.path.join(ROOT, "build", "lab", "source", "vmlinuz"), out)
+        shutil.copy(initrd, os.path.join(out, "initrd.img"))
+    return out
+
+
+def setup(args, workdir, plan, results):
+    """Container on the bridge, the source tree, site.yml (with --site-checks: check, run, rerun)."""
+    if args.reuse:
+        log("workdir %s; reusing %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
+        for facts in (f for p, f in plan):
+            server.sh(["ip", "-n", server.NETNS, "link", "del", facts["tap"]], check=False)
+        return
+    log("workdir %s; starting %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
+    source = stage_image(args.initrd)
+    server.up(volumes=["%s:%s:ro" % (source, SOURCE_TREE), "/lib/modules:/lib/modules:ro"])
+    runs = ["check", "run", "rerun"] if args.site_checks else ["run"]
+    for label in runs:
+        rc, recap = playbook(workdir, label, *(["--check", "--diff"] if label == "check" else []))
+        results["site"][label] = {"rc": rc, "recap": recap}
+        if rc:
+            raise SystemExit("site.yml %s failed (log %s/site-%s.log)" % (label, workdir, label))
+        if label == "rerun" and recap.get("changed", -1) != 0:
+            raise SystemExit("the second site.yml run reported changed=%s, must be 0" % recap.get("changed"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="fabric_lab")
+    ap.add_argument("--keep", action="store_true", default=os.environ.get("KEEP", "") not in ("", "0"),
+                    help="leave netns, container and logs in place (KEEP=1)")
+    ap.add_argument("--paths", default="", help="comma-separated path names (default: all)")
+    ap.add_argument("--parallel", type=int, default=int(os.environ.get("FBLAB_PARALLEL", "2")))
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("FB_BOOT_TIMEOUT", "180")),
+                    help="per-boot limit in seconds")
+    ap.add_argument("--site-checks", action="store_true",
+                    help="also run site.yml --check --diff on the fresh container before, and once more after "
+                         "(must report changed=0)")
+    ap.add_argument("--initrd", help="initrd to stage as images/lab/initrd.img (development)")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--reuse", action="store_true",
+                    help="boot again on a lab left by --keep: no set-up, no site.yml")
+    ap.add_argument("action", nargs="?", choices=["run", "down"], default="run",
+                    help="down: remove a lab left by --keep")
+    args = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        raise SystemExit("the lab needs root (netns, taps, podman)")
+    if args.action == "down":
+        server.down()
+        for d in glob.glob(os.path.join(tempfile.gettempdir(), "fblab-*")):
+            shutil.rmtree(d, ignore_errors=True)
+        return 0
+    selected = [p for p in args.paths.split(",") if p]
+    plan = paths.nodes(selected)
+    if server.exists() and not args.reuse:
+        log("removing the previous lab (netns %s / container %s)" % (server.NETNS, server.CONTAINER))
+        server.down()
+    workdir = tempfile.mkdtemp(prefix="fblab-")
+    started = time.time()
+    capture = ra = None
+    boots = []
+    results = {"paths": [], "site": {}}
+    ok = False
+    try:
+        setup(args, workdir, plan, results)
+        capture = server.Capture(os.path.join(workdir, "br0.pcap")).start()
+        # an empty router advertisement ends iPXE's ~13 s wait for IPv6 autoconfiguration
+        ra = ipv6_ra.start(server.NETNS, server.BRIDGE)
+        # GRUB's TCP stack starts at the same source port every boot; a socket Apache still holds
+        # from the previous boot of the same VM (--reuse) would swallow the new SYN.
+        server.exec_("ss", "-K", "state", "last-ack", "state", "fin-wait-1", "state", "fin-wait-2",
+                     "state", "time-wait", check=False)
+        for p, facts in plan:
+            server.add_tap(facts["tap"])
+            boots.append(vm.Boot(p.name, workdir, firmware=p.firmware, nic=paths.nic(p, facts), tap=facts["tap"],
+                                 netns=server.NETNS, extra=p.qemu))
+        log("booting %d VMs, %d at a time, %d s limit each" % (len(boots), args.parallel, args.timeout))
+        vm.run_all(boots, args.timeout, parallel=args.parallel)
+        ipv6_ra.stop(ra)
+        ra = None
+        capture.stop()
+        dhcpd_log = server.journal()
+        with open(os.path.join(workdir, "journal.txt"), "w") as f:
+            f.write(dhcpd_log)
+        ev = report.events(capture.path, server.SERVER_IP, [f for p, f in plan])
+        rows = []
+        for (p, facts), b in zip(plan, boots):
+            t = report.timings(ev[facts["mac"]], b.started, p.loader, "vmlinuz", "initrd.img")
+            via = {v for t_, n, v in ev[facts["mac"]]["requests"] if n.endswith("vmlinuz")}
+            t["images_via"] = sorted(via)
+            res = checks.check(p, facts, b, t, dhcpd_log)
+            passed = all(r[1] for r in res)
+            rows.append({"path": p.name, "result": "PASS" if passed else "FAIL", "offer": t["offer"],
+                         "loader": t["loader"], "images": t["images"], "marker": b.first(checks.MARKER),
+                         "total": b.seconds()})
+            results["paths"].append({"path": p.name, "title": p.title, "passed": passed, "timing": rows[-1],
+                                     "checks": [{"what": w, "ok": o} for w, o, detail_ in res],
+                                     "serial": b.serial})
+            log("%s (%s): %s" % (p.name, p.title, rows[-1]["result"]))
+            for what, good, detail in res:
+                print("   %s %s" % ("ok  " if good else "FAIL", what))
+                if not good and detail:
+                    print("        " + detail.replace("\n", "\n        "))
+        print(report.table(rows), flush=True)
+        ok = all(r["result"] == "PASS" for r in rows) and len(rows) == len(plan) and rows
+        results["wall_seconds"] = time.time() - started
+        log("lab wall time %.0f s" % results["wall_seconds"])
+    finally:
+        for b in boots:
+            b.kill()
+        if ra and ra.poll() is None:
+            ra.kill()
+            ra.wait()
+        if capture:
+            capture.stop()
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+        if args.keep:
+            log("KEEP: netns %s, container %s and %s stay; remove with `make lab-down`" %
+                (server.NETNS, server.CONTAINER, workdir))
+        else:
+            server.down()
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

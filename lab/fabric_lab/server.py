@@ -1,0 +1,96 @@
+"""The lab's wiring: netns fblab with bridge br0 (no route out), the boot-server container on it,
+taps for the VMs, and a packet capture of the bridge.
+
+The netns and veth come from tests/ci/netns.sh, the one netns helper of the project. The
+container is the systemd image every Molecule scenario uses; its eth0 is podman's NAT, used only
+for the roles' package installs, and its pxe0 is the veth end on br0.
+"""
+import os
+import subprocess
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+NETNS_SH = os.path.join(ROOT, "tests", "ci", "netns.sh")
+IMAGE = os.environ.get("FBLAB_IMAGE", "localhost/debian12-systemd:latest")
+NETNS = "fblab"
+CONTAINER = "fblab-server"
+SERVER_IP = "192.168.100.2"
+BRIDGE = "br0"
+
+
+def sh(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, text=True, capture_output=True, **kw)
+
+
+def exists():
+    have_ns = NETNS in sh(["ip", "netns", "list"]).stdout.split()
+    have_ct = sh(["podman", "container", "exists", CONTAINER], check=False).returncode == 0
+    return have_ns or have_ct
+
+
+def up(volumes=()):
+    """Start the container and cable it to br0 in netns fblab; waits for its systemd."""
+    cmd = ["podman", "run", "-d", "--name", CONTAINER, "--hostname", CONTAINER,
+           "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--systemd", "always"]
+    for v in volumes:
+        cmd += ["-v", v]
+    sh(cmd + [IMAGE, "/sbin/init"])
+    sh([NETNS_SH, "up", NETNS, CONTAINER, SERVER_IP + "/24"])
+    for attempt_ in range(120):
+        state = sh(["podman", "exec", CONTAINER, "systemctl", "is-system-running", "--wait"], check=False).stdout.strip()
+        if state in ("running", "degraded"):
+            return
+        time.sleep(1)
+    raise RuntimeError("systemd in %s did not finish starting (state %r)" % (CONTAINER, state))
+
+
+def down():
+    """Remove everything up() and add_tap() made; safe to call when nothing exists."""
+    sh([NETNS_SH, "down", NETNS], check=False)     # takes br0, the veth and the taps with it
+    sh(["podman", "rm", "-f", "-t", "3", CONTAINER], check=False)
+
+
+def add_tap(tap):
+    sh(["ip", "-n", NETNS, "tuntap", "add", "dev", tap, "mode", "tap"])
+    sh(["ip", "-n", NETNS, "link", "set", tap, "master", BRIDGE, "up"])
+
+
+def exec_(*args, check=True):
+    return sh(["podman", "exec", CONTAINER] + list(args), check=check)
+
+
+def journal(unit_pattern=None):
+    """The container's journal with microsecond wall-clock stamps (journalctl -o short-unix)."""
+    cmd = ["journalctl", "--no-pager", "-o", "short-unix"]
+    if unit_pattern:
+        cmd += ["-u", unit_pattern]
+    return exec_(*cmd, check=False).stdout
+
+
+class Capture:
+    """tcpdump on br0 into a pcap file (full packets: DHCP, TFTP requests, HTTP requests)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["ip", "netns", "exec", NETNS, "tcpdump", "-i", BRIDGE, "-U", "-n", "-s", "0",
+                                      "-w", self.path, "udp or tcp port 80"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # tcpdump prints "listening on br0" once the socket is open
+        line = self.proc.stderr.readline()
+        if self.proc.poll() is not None:
+            raise RuntimeError("tcpdump did not start: %s" % line)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.proc.stderr.close()

@@ -1,0 +1,46 @@
+"""The lab as the end-to-end test (docs/lab.md): one `python -m fabric_lab --site-checks` run,
+asserted here per boot path and for site.yml's own check mode and idempotence.
+
+The lab boots every VM once; the tests below only read its results, so a failing path shows up
+as its own failed test with the check that failed, and no path is booted twice.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "lab"))
+from fabric_lab import paths  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lab") / "lab.json"
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "lab"))
+    env.pop("KEEP", None)
+    proc = subprocess.run([sys.executable, "-m", "fabric_lab", "--site-checks", "--json", str(out)],
+                          cwd=ROOT, env=env, text=True, capture_output=True, timeout=3600, check=False)
+    print(proc.stdout[-6000:])
+    assert out.exists(), proc.stdout[-4000:] + proc.stderr[-2000:]
+    results = json.loads(out.read_text())
+    results["output"] = proc.stdout
+    return results
+
+
+def test_site_check_mode_and_idempotence(lab):
+    site = lab["site"]
+    assert site.get("check", {}).get("rc") == 0, lab["output"][-4000:]
+    assert site.get("run", {}).get("rc") == 0, lab["output"][-4000:]
+    assert site.get("rerun", {}).get("recap", {}).get("changed") == 0, site
+
+
+@pytest.mark.parametrize("name", [p.name for p in paths.PATHS])
+def test_boot_path(lab, name):
+    got = {r["path"]: r for r in lab["paths"]}
+    assert name in got, "path %s was not booted\n%s" % (name, lab["output"][-4000:])
+    failed = [c["what"] for c in got[name]["checks"] if not c["ok"]]
+    assert not failed, "%s: %s\n%s" % (name, failed, lab["output"][-6000:])
+    assert got[name]["passed"]
