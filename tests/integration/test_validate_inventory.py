@@ -29,11 +29,11 @@ PLAY = textwrap.dedent("""\
 BAD_HOSTS = textwrap.dedent("""\
     all:
       hosts:
-        node001: {fabric_interfaces: [{name: ib0, type: infiniband, port_guid: "52:54:00:12:34:56", ipv4: 192.168.100.11, network: fabric0}]}
-        node002: {fabric_interfaces: [{name: ib0, type: infiniband, port_guid: "0x0002c903000c7811", ipv4: 192.168.100.11, network: fabric0}]}
+        node001: {fabric_interfaces: [{name: ib0, type: infiniband, port_guid: "52:54:00:12:34:56", ipv4: 198.51.100.11, network: fabric0}]}
+        node002: {fabric_interfaces: [{name: ib0, type: infiniband, port_guid: "0x0002c903000c7811", ipv4: 198.51.100.11, network: fabric0}]}
         node003: {fabric_interfaces: [{name: ib0, type: infiniband, port_guid: "0002:c903:000c:7811", ipv4: 192.168.200.5, network: fabric0}]}
-        NODE002: {fabric_interfaces: [{name: eno1, type: ethernet, mac: "00:02:c9:03:00:0c:78:11", ipv4: 10.0.0.9, network: mgmt}]}
-        node005: {fabric_interfaces: [{name: eno1, type: ethernet, mac: "52:54:00:aa:bb:cc", ipv4: 10.0.0.5, network: nosuch}]}
+        NODE002: {fabric_interfaces: [{name: eno1, type: ethernet, mac: "00:02:c9:03:00:0c:78:11", ipv4: 192.0.2.9, network: mgmt}]}
+        node005: {fabric_interfaces: [{name: eno1, type: ethernet, mac: "52:54:00:aa:bb:cc", ipv4: 192.0.2.5, network: nosuch}]}
     """)
 
 
@@ -91,10 +91,10 @@ def test_bad_inventory_fails_once_naming_every_host_and_changes_nothing(tmp_path
         "node001: fabric_interfaces[0] (ib0).port_guid '52:54:00:12:34:56' is 6 bytes, an Ethernet MAC",
         "NODE002: fabric_interfaces[0] (eno1).mac '00:02:c9:03:00:0c:78:11' is 8 bytes, a port GUID",
         "node002: same host name as NODE002",
-        "node003: fabric_interfaces[0] (ib0).ipv4: 192.168.200.5 is outside subnet 192.168.100.0/24",
+        "node003: fabric_interfaces[0] (ib0).ipv4: 192.168.200.5 is outside subnet 198.51.100.0/24",
         "node005: fabric_interfaces[0] (eno1).network: 'nosuch' is not a network",
         "port GUID 00:02:c9:03:00:0c:78:11 is used by node002:ib0, node003:ib0",
-        "IPv4 address 192.168.100.11 is used by node001:ib0, node002:ib0",
+        "IPv4 address 198.51.100.11 is used by node001:ib0, node002:ib0",
     ):
         assert fragment in msg, msg
     assert msg.startswith("fabric inventory has 7 problem(s), nothing was changed:")
