@@ -8,6 +8,12 @@ export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_ROLES_PATH := $(ROOT)/roles
 export PYTHONDONTWRITEBYTECODE := 1
+# Scenarios stay under molecule/ (Molecule would otherwise ask collections to move them to
+# extensions/molecule/ on every run).
+export MOLECULE_GLOB := molecule/*/molecule.yml
+# pytest's tmp_path directories (pytest-of-<user>/) go under build/, not /tmp: a run leaves /tmp
+# as it found it (tests/ci/leftovers.sh). Molecule's testinfra verifiers inherit it.
+export PYTEST_DEBUG_TEMPROOT := $(ROOT)/build/tmp
 # Molecule scenarios: every directory under molecule/ with a molecule.yml.
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
@@ -16,11 +22,11 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 test: unit lint docs-check release-check sanity integration molecule
 
 collection-link:
-	@mkdir -p $(COLLECTIONS)/ansible_collections/fabric
+	@mkdir -p $(COLLECTIONS)/ansible_collections/fabric $(PYTEST_DEBUG_TEMPROOT)
 	@ln -sfn $(ROOT) $(COLLECTIONS)/ansible_collections/fabric/boot
 
 unit: collection-link
-	python -m pytest -q tests/unit
+	python -m pytest -q -p no:cacheprovider tests/unit
 
 lint: collection-link
 	yamllint -s .
