@@ -21,22 +21,22 @@ import re
 # C0 controls, DEL, and the characters Python's splitlines() (and so any line-based parser
 # written in it, like the repo's pxelinux parser) treats as line breaks.
 _CONTROL = re.compile(u"[\x00-\x1f\x7f\x85\u2028\u2029]")
-# RFC 1123 labels.
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# RFC 1123 labels. Every pattern ends in \Z, not $: $ also matches before a final newline.
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 # A name that becomes a file or directory name, a menu label or an Apache path segment:
 # no leading dot, so never ".", ".." or a hidden file.
-_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
-_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._+,=@~-]+$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}\Z")
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._+,=@~-]+\Z")
 # The kernel's parser (lib/cmdline.c next_arg) groups words with double quotes and GRUB's
 # linux command re-escapes backslashes when it rebuilds the command line, so " and \ would
 # mean different things through GRUB and pxelinux. The rest are GRUB script syntax with no
 # use in a Linux, dracut or installer argument. $ ' & ? stay legal (kickstart URLs) and are
 # single-quoted for GRUB.
 KERNEL_WORD_FORBIDDEN = "\"\\`;{}<>|#"
-_KERNEL_WORD = re.compile(r"^[!-~]+$")
+_KERNEL_WORD = re.compile(r"^[!-~]+\Z")
 # Characters GRUB's script lexer passes through unquoted.
-_GRUB_PLAIN = re.compile(r"^[A-Za-z0-9_.,:=/+@%^()-]+$")
-_MODULE = re.compile(r"^[A-Za-z0-9_-]{1,55}$")
+_GRUB_PLAIN = re.compile(r"^[A-Za-z0-9_.,:=/+@%^()-]+\Z")
+_MODULE = re.compile(r"^[A-Za-z0-9_-]{1,55}\Z")
 # The kernel truncates COMMAND_LINE_SIZE (2048 on x86) silently; pxelinux stops earlier.
 MAX_KERNEL_WORD = 1024
 MAX_LINE = 255

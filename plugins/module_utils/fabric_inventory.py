@@ -27,10 +27,10 @@ from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import
 
 INTERFACE_TYPES = ("infiniband", "omnipath", "ethernet")
 FABRIC_TYPES = ("infiniband", "omnipath")
-# Linux IFNAMSIZ is 16 including the terminating NUL.
-_IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
+# Linux IFNAMSIZ is 16 including the terminating NUL. \Z, not $: $ also matches before a final newline.
+_IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}\Z")
 # RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _RESERVATION_NAME = re.compile(r"[^A-Za-z0-9_-]")
 NETWORK_KEYS = ("subnet", "boot_server", "gateway", "dns_servers", "domain_name", "dynamic_range",
                 "client_id_forms", "boot_image", "mtu", "description")
@@ -325,7 +325,7 @@ MAX_IPOIB_MTU = 65520       # NetworkManager's NM_INFINIBAND_MAX_MTU; the kernel
 MAX_DATAGRAM_MTU = 4092     # InfiniBand datagram mode: 4K link MTU minus the 4-byte IPoIB header
 MAX_ETHERNET_MTU = 9216
 TRANSPORT_MODES = ("datagram", "connected")
-_REPO_ARG = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_REPO_ARG = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^nfs:|^hd:|^cdrom", re.IGNORECASE)
 
 

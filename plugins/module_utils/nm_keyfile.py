@@ -65,7 +65,7 @@ DEFAULT_OPTIONS = {
     "match_port_guid": False,
     "autoconnect": True,
 }
-_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 
 
 class NmKeyfileError(ModelError):
