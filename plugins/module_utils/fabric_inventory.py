@@ -503,7 +503,8 @@ def check_interface_values(nodes, networks):
                 mode = None
             if iface.get("mtu") not in (None, ""):
                 _rule(problems, where + ".mtu", iface["mtu"], mtu_rule(iface["mtu"], itype, mode)[1])
-            elif net.get("mtu") not in (None, ""):
+            elif net.get("mtu") not in (None, "") and not mtu_rule(net["mtu"])[1]:
+                # A network MTU wrong on its own is reported once, by check_networks.
                 reason = mtu_rule(net["mtu"], itype, mode)[1]
                 if reason:
                     problems.append("%s: network %s mtu %r %s for this %s interface"
