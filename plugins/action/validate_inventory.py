@@ -10,12 +10,13 @@ __metaclass__ = type
 from ansible.errors import AnsibleUndefinedVariable
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import ModelError, validate
+from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import ModelError, validate_site
 
 _ARGS = {
     "hosts": {"type": "list", "elements": "str"},
     "networks": {"type": "dict"},
     "boot_images": {"type": "dict"},
+    "isos": {"type": "list", "elements": "raw"},
     "interfaces_var": {"type": "str", "default": "fabric_interfaces"},
     "boot_image_var": {"type": "str", "default": "fabric_boot_image"},
 }
@@ -33,6 +34,7 @@ class ActionModule(ActionBase):
         hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("groups", {}).get("all", [])
         networks = args["networks"] if args["networks"] is not None else task_vars.get("fabric_networks")
         images = args["boot_images"] if args["boot_images"] is not None else task_vars.get("fabric_boot_images")
+        isos = args["isos"] if args["isos"] is not None else task_vars.get("http_server_isos")
         hostvars = task_vars["hostvars"]
         nodes = {}
         problems = []
@@ -47,7 +49,7 @@ class ActionModule(ActionBase):
                 }
             except AnsibleUndefinedVariable as exc:
                 problems.append("%s: %s could not be templated: %s" % (host, args["interfaces_var"], exc))
-        model, more = validate(nodes, networks, images)
+        model, more = validate_site(nodes, networks, images, isos)
         problems.extend(more)
         if problems:
             result["failed"] = True

@@ -19,6 +19,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.fabric.boot.plugins.module_utils import config_syntax
 from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import (
     IdentityError,
     PortGuid,
@@ -59,9 +60,6 @@ DEFAULT_OPTIONS = {
     "pin_ifname": False,
 }
 
-# Characters GRUB's script lexer passes through unquoted ($ { } ; & | < > quotes and
-# backslash are special; anything else outside this set is quoted to be safe).
-_GRUB_PLAIN = re.compile(r"^[A-Za-z0-9_.,:=/+@%^()-]+$")
 _SERIAL = re.compile(r"^ttyS(\d+)(?:,(\d+))?")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^nfs:|^hd:|^cdrom", re.IGNORECASE)
 
@@ -150,15 +148,18 @@ def _dashed(mac):
 
 def grub_quote(arg):
     """Quote one word for a GRUB script line; GRUB removes the quotes before the kernel sees it."""
-    if _GRUB_PLAIN.match(arg):
-        return arg
-    return "'" + arg.replace("'", "'\\''") + "'"
+    try:
+        return config_syntax.grub_word(arg)
+    except config_syntax.ConfigSyntaxError as exc:
+        raise BootMenuError(str(exc))
 
 
 def _check_arg(arg):
-    if not arg or re.search(r"\s", arg):
-        raise BootMenuError("kernel argument %r is empty or contains white space; "
-                            "give each argument as its own list item" % (arg,))
+    # The rule validate_inventory applies to fabric_boot_images kernel_args; here it also
+    # covers the role's own arguments (boot_loader_kernel_args, consoles).
+    reason = config_syntax.check_kernel_word(arg)
+    if reason:
+        raise BootMenuError("kernel argument %r %s" % (arg, reason))
     return arg
 
 
@@ -268,8 +269,11 @@ def _entry(name, images, interface, server, opts):
     for key in ("kernel", "initrd"):
         if not image.get(key):
             raise BootMenuError("boot image %r has no %s" % (name, key))
-    args = compose_kernel_args(image, interface, server, opts)
-    title = str(image.get("title") or name)
+    try:
+        args = compose_kernel_args(image, interface, server, opts)
+        title = config_syntax.config_line(str(image.get("title") or name), "title")
+    except (BootMenuError, config_syntax.ConfigSyntaxError) as exc:
+        raise BootMenuError("boot image %r: %s" % (name, exc))
     kernel = _image_paths(image["kernel"], server, opts)
     initrd = _image_paths(image["initrd"], server, opts)
     return {

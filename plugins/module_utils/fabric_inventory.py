@@ -16,6 +16,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.fabric.boot.plugins.module_utils import config_syntax
 from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import (
     DEFAULT_CLIENT_ID_FORMS,
     IdentityError,
@@ -26,10 +27,10 @@ from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import
 
 INTERFACE_TYPES = ("infiniband", "omnipath", "ethernet")
 FABRIC_TYPES = ("infiniband", "omnipath")
-# Linux IFNAMSIZ is 16 including the terminating NUL.
-_IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
+# Linux IFNAMSIZ is 16 including the terminating NUL. \Z, not $: $ also matches before a final newline.
+_IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}\Z")
 # RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _RESERVATION_NAME = re.compile(r"[^A-Za-z0-9_-]")
 NETWORK_KEYS = ("subnet", "boot_server", "gateway", "dns_servers", "domain_name", "dynamic_range",
                 "client_id_forms", "boot_image", "mtu", "description", "secure_boot", "boot_fetch")
@@ -325,9 +326,267 @@ def reservations(nodes, networks):
                 result[netname].append(entry)
                 continue
             guid = PortGuid.parse(iface["port_guid"])
-            forms = networks[netname].get("client_id_forms") or list(DEFAULT_CLIENT_ID_FORMS)
+            # An empty list means no fabric reservations on this network (docs/inventory.md);
+            # only a network that does not say gets every form.
+            forms = networks[netname].get("client_id_forms")
+            if forms is None:
+                forms = list(DEFAULT_CLIENT_ID_FORMS)
             for form in forms:
                 result[netname].append(dict(base, name=reservation_name(host, iface["name"], form), form=form,
                                             client_id=guid.client_id(form), port_guid=guid.canonical,
                                             mac48=guid.mac48))
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Site rules: everything a role would trip over later, checked here before any host is touched.
+# validate_site() is the entry point validate_inventory uses; each check_* returns problems.
+# ---------------------------------------------------------------------------------------------
+
+MIN_MTU = 576
+MAX_IPOIB_MTU = 65520       # NetworkManager's NM_INFINIBAND_MAX_MTU; the kernel's connected-mode limit
+MAX_DATAGRAM_MTU = 4092     # InfiniBand datagram mode: 4K link MTU minus the 4-byte IPoIB header
+MAX_ETHERNET_MTU = 9216
+TRANSPORT_MODES = ("datagram", "connected")
+_REPO_ARG = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^nfs:|^hd:|^cdrom", re.IGNORECASE)
+
+
+def int_rule(value, low, high):
+    """(number, None) or (None, reason): an integer in low..high, given as a number or a string (0x.. too)."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(value, 0) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        return None, "is not an integer"
+    if not low <= number <= high:
+        return None, "is outside %d-%d" % (low, high)
+    return number, None
+
+
+def mtu_rule(value, itype=None, mode=None):
+    """(mtu, None) or (None, reason): one rule for interface and network MTUs, used by
+    validate_site (before the boot servers are configured) and by fabric_client."""
+    high = MAX_ETHERNET_MTU if itype == "ethernet" else MAX_IPOIB_MTU
+    mtu, reason = int_rule(value, MIN_MTU, high)
+    if reason:
+        return None, reason
+    if itype == "infiniband" and mode == "datagram" and mtu > MAX_DATAGRAM_MTU:
+        # The kernel caps datagram mode at the IB link MTU (2048 or 4096) minus 4.
+        return None, ("is larger than InfiniBand datagram mode allows (4092 on a 4K-MTU fabric, 2044 on 2K); "
+                      "use transport_mode: connected for a larger MTU")
+    return mtu, None
+
+
+def pkey_rule(value):
+    """(pkey, None) or (None, reason) for an IPoIB P_Key child."""
+    pkey, reason = int_rule(value, 1, 0xFFFF)
+    if reason:
+        return None, reason
+    if pkey == 0x8000:
+        return None, "is not a usable P_Key (NetworkManager refuses 0 and 0x8000)"
+    return pkey, None
+
+
+def _rule(problems, where, value, reason):
+    if reason:
+        problems.append("%s: %r %s" % (where, value, reason))
+
+
+def _subnet(data):
+    try:
+        return ipaddress.IPv4Network(str(data.get("subnet", "")).strip(), strict=True)
+    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError):
+        return None  # normalize_networks reports it
+
+
+def check_networks(networks, boot_images=None):
+    """Names, strings and MTUs of fabric_networks, overlapping subnets, unknown default images."""
+    problems = []
+    if not isinstance(networks, dict):
+        return problems
+    subnets = []
+    for name in sorted(networks, key=str):
+        data = networks[name]
+        where = "fabric_networks.%s" % name
+        _rule(problems, where, name, config_syntax.check_file_name(name) and
+              "is not a usable network name (1-64 of A-Z a-z 0-9 _ . -, not starting with a dot); "
+              "it is written into dhcpd.conf comments and variable names")
+        if not isinstance(data, dict):
+            continue
+        if data.get("domain_name") not in (None, ""):
+            _rule(problems, where + ".domain_name", data["domain_name"],
+                  config_syntax.check_dns_name(data["domain_name"]))
+        if data.get("description") not in (None, ""):
+            _rule(problems, where + ".description", data["description"],
+                  config_syntax.check_text_line(data["description"]))
+        if data.get("mtu") not in (None, ""):
+            _rule(problems, where + ".mtu", data["mtu"], mtu_rule(data["mtu"])[1])
+        image = data.get("boot_image")
+        if image not in (None, "") and isinstance(boot_images, dict) and image not in boot_images:
+            problems.append("%s.boot_image: %r is not in fabric_boot_images (known: %s)"
+                            % (where, image, ", ".join(sorted(boot_images)) or "none"))
+        net = _subnet(data)
+        if net is not None:
+            subnets.append((net, name))
+    for i, (net, name) in enumerate(subnets):
+        for other, oname in subnets[i + 1:]:
+            if net.overlaps(other):
+                problems.append("fabric_networks.%s.subnet: %s overlaps fabric_networks.%s.subnet %s; dhcpd "
+                                "would refuse to start (\"matches multiple shared networks\")"
+                                % (name, net, oname, other))
+    return problems
+
+
+def check_images(boot_images):
+    """Every image field that becomes a path under the TFTP or netinstall root, a menu line or a
+    kernel argument."""
+    problems = []
+    if boot_images is None:
+        return problems
+    if not isinstance(boot_images, dict):
+        return ["fabric_boot_images: must be a dictionary of image name to settings, got %s"
+                % type(boot_images).__name__]
+    for name in sorted(boot_images, key=str):
+        data = boot_images[name]
+        where = "fabric_boot_images.%s" % name
+        _rule(problems, where, name, config_syntax.check_file_name(name))
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append("%s: must be a dictionary, got %r" % (where, data))
+            continue
+        for key in ("kernel", "initrd", "kernel_src", "initrd_src"):
+            if data.get(key) not in (None, ""):
+                _rule(problems, "%s.%s" % (where, key), data[key], config_syntax.check_root_path(data[key]))
+        repo = data.get("repo")
+        if repo not in (None, ""):
+            if isinstance(repo, str) and _URL.match(repo):
+                reason = config_syntax.check_kernel_word(repo)
+            else:
+                reason = config_syntax.check_root_path(repo)
+            _rule(problems, where + ".repo", repo, reason)
+        if data.get("repo_arg") not in (None, "") and not _REPO_ARG.match(str(data["repo_arg"])):
+            problems.append("%s.repo_arg: %r is not a kernel parameter name (A-Z a-z 0-9 _ . -)"
+                            % (where, data["repo_arg"]))
+        if data.get("title") not in (None, ""):
+            _rule(problems, where + ".title", data["title"], config_syntax.check_text_line(data["title"]))
+        for key, check in (("kernel_args", config_syntax.check_kernel_word),
+                           ("driver_modules", config_syntax.check_module_name)):
+            values = data.get(key)
+            if values in (None, ""):
+                continue
+            if isinstance(values, str):
+                values = [values]
+            if not isinstance(values, list):
+                problems.append("%s.%s: must be a list of strings, got %r" % (where, key, values))
+                continue
+            for index, value in enumerate(values):
+                _rule(problems, "%s.%s[%d]" % (where, key, index), value, check(value))
+    return problems
+
+
+def check_isos(isos, what="http_server_isos"):
+    """ISO names become directories under the netinstall root; the role replaces them wholesale."""
+    problems = []
+    if isos in (None, []):
+        return problems
+    if not isinstance(isos, list):
+        return ["%s: must be a list of {name, src}, got %s" % (what, type(isos).__name__)]
+    seen = {}
+    for index, iso in enumerate(isos):
+        where = "%s[%d]" % (what, index)
+        if not isinstance(iso, dict):
+            problems.append("%s: must be a dictionary with name and src, got %r" % (where, iso))
+            continue
+        name = iso.get("name")
+        _rule(problems, where + ".name", name, config_syntax.check_file_name(name))
+        if isinstance(name, str) and name in seen:
+            problems.append("%s.name: %r is also %s[%d].name" % (where, name, what, seen[name]))
+        elif isinstance(name, str):
+            seen[name] = index
+    return problems
+
+
+def check_interface_values(nodes, networks):
+    """Client-side values (MTU, transport mode, P_Keys) with the same rules fabric_client applies.
+
+    nodes and networks are validate()'s normalised model. Without a transport_mode on the
+    interface the datagram limit is left to fabric_client, whose default mode is a role variable."""
+    problems = []
+    for host in sorted(nodes):
+        for iface in nodes[host]:
+            where = "%s: fabric_interfaces (%s)" % (host, iface.get("name"))
+            itype = iface.get("type")
+            net = networks.get(iface.get("network")) or {}
+            mode = iface.get("transport_mode")
+            if itype in FABRIC_TYPES and mode is not None and mode not in TRANSPORT_MODES:
+                problems.append("%s.transport_mode: %r is not one of %s" % (where, mode, ", ".join(TRANSPORT_MODES)))
+                mode = None
+            if iface.get("mtu") not in (None, ""):
+                _rule(problems, where + ".mtu", iface["mtu"], mtu_rule(iface["mtu"], itype, mode)[1])
+            elif net.get("mtu") not in (None, "") and not mtu_rule(net["mtu"])[1]:
+                # A network MTU wrong on its own is reported once, by check_networks.
+                reason = mtu_rule(net["mtu"], itype, mode)[1]
+                if reason:
+                    problems.append("%s: network %s mtu %r %s for this %s interface"
+                                    % (where, net.get("name"), net["mtu"], reason, itype))
+            pkeys = iface.get("pkeys")
+            if pkeys in (None, []):
+                continue
+            if not isinstance(pkeys, list):
+                problems.append("%s.pkeys: must be a list of {pkey, network, ipv4, ...}" % where)
+                continue
+            if itype not in FABRIC_TYPES:
+                problems.append("%s.pkeys: P_Keys exist only on infiniband and omnipath interfaces" % where)
+                continue
+            for index, child in enumerate(pkeys):
+                cwhere = "%s.pkeys[%d]" % (where, index)
+                if not isinstance(child, dict):
+                    problems.append("%s: must be a dictionary with pkey, network and optionally ipv4" % cwhere)
+                    continue
+                _rule(problems, cwhere + ".pkey", child.get("pkey"), pkey_rule(child.get("pkey"))[1])
+                if child.get("network") not in networks:
+                    problems.append("%s.network: %r is not a network in fabric_networks" % (cwhere, child.get("network")))
+                if child.get("mtu") not in (None, ""):
+                    _rule(problems, cwhere + ".mtu", child["mtu"],
+                          mtu_rule(child["mtu"], itype, child.get("transport_mode"))[1])
+    return problems
+
+
+def check_reservation_names(nodes, networks):
+    """dhcpd host names are global: two interfaces must not normalise to the same one."""
+    owners = {}
+    for host in sorted(nodes):
+        for iface in nodes[host]:
+            net = networks.get(iface.get("network"))
+            if not iface.get("ipv4") or net is None:
+                continue
+            label = "%s:%s" % (host, iface["name"])
+            if iface["type"] == "ethernet":
+                names = [reservation_name(host, iface["name"])]
+            else:
+                forms = net.get("client_id_forms")
+                forms = list(DEFAULT_CLIENT_ID_FORMS) if forms is None else forms
+                names = [reservation_name(host, iface["name"], form) for form in forms]
+            for name in names:
+                owners.setdefault(name, []).append(label)
+    problems = []
+    for name in sorted(owners):
+        users = owners[name]
+        if len(users) > 1:
+            problems.append("DHCP host name %s is made by %s (host-interface-form, other characters as _); "
+                            "rename one interface or host" % (name, ", ".join(users)))
+    return problems
+
+
+def validate_site(nodes, networks, boot_images=None, isos=None):
+    """validate() plus every site rule above; (model, problems) like validate()."""
+    model, problems = validate(nodes, networks, boot_images)
+    problems.extend(check_networks(networks, boot_images))
+    problems.extend(check_images(boot_images))
+    problems.extend(check_isos(isos))
+    problems.extend(check_interface_values(model["nodes"], model["networks"]))
+    problems.extend(check_reservation_names(model["nodes"], model["networks"]))
+    return model, problems

@@ -32,13 +32,19 @@ from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import
     IdentityError,
     PortGuid,
 )
-from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import ModelError, validate
+from ansible_collections.fabric.boot.plugins.module_utils.config_syntax import check_keyfile_value
+from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import (
+    MAX_IPOIB_MTU,
+    TRANSPORT_MODES,
+    ModelError,
+    int_rule,
+    mtu_rule,
+    pkey_rule,
+    validate,
+)
 
 FABRIC_TYPES = ("infiniband", "omnipath")
-TRANSPORT_MODES = ("datagram", "connected")
 IPV6_METHODS = ("auto", "link-local", "ignore", "disabled", "dhcp")
-# NetworkManager refuses larger MTUs in any infiniband profile (NM_INFINIBAND_MAX_MTU).
-MAX_IPOIB_MTU = 65520
 # IPoIB datagram mode carries one IB packet: the link MTU minus the 4-byte IPoIB header.
 IPOIB_HEADER = 4
 CONNECTED_MTU = 65520
@@ -59,7 +65,7 @@ DEFAULT_OPTIONS = {
     "match_port_guid": False,
     "autoconnect": True,
 }
-_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 
 
 class NmKeyfileError(ModelError):
@@ -83,16 +89,9 @@ def _bool(value, where, problems):
 
 
 def _int(value, where, low, high, problems):
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = int(value, 0) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        problems.append("%s: %r is not an integer" % (where, value))
-        return None
-    if not low <= number <= high:
-        problems.append("%s: %d is outside %d-%d" % (where, number, low, high))
-        return None
+    number, reason = int_rule(value, low, high)
+    if reason:
+        problems.append("%s: %r %s" % (where, value, reason))
     return number
 
 
@@ -115,14 +114,10 @@ def _mtu(iface, net, mode, opts, where, problems):
     for source, value in (("mtu", iface.get("mtu")), ("network mtu", (net or {}).get("mtu"))):
         if value in (None, ""):
             continue
-        mtu = _int(value, "%s.%s" % (where, source.replace(" ", "_")), 576, MAX_IPOIB_MTU, problems)
-        if mtu is None:
-            return None
-        if itype == "infiniband" and mode == "datagram" and mtu > 4092:
-            # The kernel caps datagram mode at the IB link MTU (2048 or 4096) minus 4.
-            problems.append("%s.%s: %d is larger than InfiniBand datagram mode allows (4092 on a 4K-MTU fabric, "
-                            "2044 on 2K); use transport_mode: connected for a larger MTU" % (where, source, mtu))
-            return None
+        # The same rule validate_inventory applies before the boot servers are configured.
+        mtu, reason = mtu_rule(value, itype, mode)
+        if reason:
+            problems.append("%s.%s: %r %s" % (where, source.replace(" ", "_"), value, reason))
         return mtu
     if mode == "connected":
         return CONNECTED_MTU
@@ -185,8 +180,8 @@ def _text(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    if "\n" in text or "\r" in text:
-        raise NmKeyfileError(["a keyfile value cannot span lines: %r" % text])
+    if check_keyfile_value(text):
+        raise NmKeyfileError(["a keyfile value cannot span lines or hold control characters: %r" % text])
     return text
 
 
@@ -235,7 +230,9 @@ def _profile(host, iface, net, opts, where, problems, parent=None):
         if match:
             eth["mac-address"] = iface["mac"]
         if iface.get("mtu") not in (None, ""):
-            mtu = _int(iface["mtu"], where + ".mtu", 576, 9216, problems)
+            mtu, reason = mtu_rule(iface["mtu"], itype)
+            if reason:
+                problems.append("%s.mtu: %r %s" % (where, iface["mtu"], reason))
             eth["mtu"] = str(mtu)
         settings["ethernet"] = eth
     ipv4 = {}
@@ -279,11 +276,9 @@ def _children(host, iface, nets, opts, where, problems):
         if not isinstance(child, dict):
             problems.append("%s: must be a dictionary with pkey, network and optionally ipv4" % cwhere)
             continue
-        pkey = _int(child.get("pkey"), cwhere + ".pkey", 1, 0xFFFF, problems)
-        if pkey is None:
-            continue
-        if pkey == 0x8000:
-            problems.append("%s.pkey: 0x8000 is not a usable P_Key (NetworkManager refuses 0 and 0x8000)" % cwhere)
+        pkey, reason = pkey_rule(child.get("pkey"))
+        if reason:
+            problems.append("%s.pkey: %r %s" % (cwhere, child.get("pkey"), reason))
             continue
         # NetworkManager requires the child's name to be <parent>.<4 hex digits>.
         name = "%s.%04x" % (iface["name"], pkey)

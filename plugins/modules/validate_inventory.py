@@ -21,6 +21,11 @@ description:
     (case-insensitive), addresses outside their network, on its network or broadcast address, on the
     boot server or gateway, or inside the dynamic range, unknown networks and images, and malformed
     network definitions.
+  - Rejects what a role would trip over later (docs/inventory.md, "Rules"): overlapping subnets,
+    image paths that leave the TFTP or netinstall root, strings that would be read as syntax in
+    dhcpd.conf, pxelinux or GRUB menus and kernel command lines, client-side MTUs and P_Keys
+    fabric_client would refuse, DHCP host names that collide after normalisation, and ISO names
+    that are not plain directory names.
   - Fails with one message that names every offending host and field. It changes nothing, so a bad
     inventory stops the play before any configuration is written.
   - Returns the normalised nodes (canonical GUIDs and MACs) that the roles consume, so each fact is
@@ -41,6 +46,12 @@ options:
       - The boot images; defaults to the C(fabric_boot_images) variable.
       - When set, a host's C(fabric_boot_image) must name one of them.
     type: dict
+  isos:
+    description:
+      - The netinstall ISOs; defaults to the C(http_server_isos) variable (if visible to the task).
+      - Each C(name) must be a plain directory name.
+    type: list
+    elements: raw
   interfaces_var:
     description: Name of the host variable that holds the interfaces.
     type: str
@@ -126,6 +137,7 @@ def main():
             hosts=dict(type="list", elements="str"),
             networks=dict(type="dict"),
             boot_images=dict(type="dict"),
+            isos=dict(type="list", elements="raw"),
             interfaces_var=dict(type="str", default="fabric_interfaces"),
             boot_image_var=dict(type="str", default="fabric_boot_image"),
         ),

@@ -152,7 +152,7 @@ def test_pkey_child():
 
 
 @pytest.mark.parametrize("child, message", [
-    ({"pkey": "0x8000", "network": "storage"}, "0x8000 is not a usable P_Key"),
+    ({"pkey": "0x8000", "network": "storage"}, "'0x8000' is not a usable P_Key"),
     ({"pkey": "0x10000", "network": "storage"}, "outside 1-65535"),
     ({"pkey": "zz", "network": "storage"}, "is not an integer"),
     ({"pkey": 1, "network": "nowhere"}, "'nowhere' is not a network"),
