@@ -21,7 +21,7 @@ description:
     (case-insensitive), addresses outside their network, on its network or broadcast address, on the
     boot server or gateway, or inside the dynamic range, unknown networks and images, and malformed
     network definitions.
-  - Rejects what a role would trip over later (docs/inventory.md, "Rules"): overlapping subnets,
+  - Rejects what a role would trip over later (see docs/inventory.md, section Rules), such as overlapping subnets,
     image paths that leave the TFTP or netinstall root, strings that would be read as syntax in
     dhcpd.conf, pxelinux or GRUB menus and kernel command lines, client-side MTUs and P_Keys
     fabric_client would refuse, DHCP host names that collide after normalisation, and ISO names
