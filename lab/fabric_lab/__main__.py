@@ -100,7 +100,7 @@ def main(argv=None):
                     help="leave netns, container and logs in place (KEEP=1)")
     ap.add_argument("--paths", default="", help="comma-separated path names (default: all)")
     ap.add_argument("--parallel", type=int, default=int(os.environ.get("FBLAB_PARALLEL", "2")))
-    ap.add_argument("--timeout", type=int, default=int(os.environ.get("FB_BOOT_TIMEOUT", "180")),
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("FB_BOOT_TIMEOUT", "300")),
                     help="per-boot limit in seconds")
     ap.add_argument("--site-checks", action="store_true",
                     help="also run site.yml --check --diff on the fresh container before, and once more after "
