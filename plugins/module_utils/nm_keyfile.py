@@ -34,7 +34,6 @@ from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import
 )
 from ansible_collections.fabric.boot.plugins.module_utils.config_syntax import check_keyfile_value
 from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import (
-    MAX_IPOIB_MTU,
     TRANSPORT_MODES,
     ModelError,
     int_rule,
