@@ -82,7 +82,13 @@ def magic_of(data):
 def build_dracut(out, compression, tmpdir, extra=()):
     """A small real dracut image for Debian's kernel (about 22 MB unpacked): dracut's shell init
     (no systemd), udev, kmod and a few host-only drivers with modules.dep; no InfiniBand."""
-    cmd = ["dracut", "--kver", KVER, "--force", "--no-hostonly-cmdline", "--hostonly",
+    # The host's dracut configuration stays out (--conf/--confdir): Debian's dracut-network ships
+    # /etc/dracut.conf.d/11-ifcfg.conf, whose ifcfg module drags in network-manager and systemd,
+    # and the image would no longer be the shell-init image these tests are written for.
+    noconf = os.path.join(tmpdir, "no-dracut-conf.d")
+    os.makedirs(noconf, exist_ok=True)
+    cmd = ["dracut", "--conf", "/dev/null", "--confdir", noconf,
+           "--kver", KVER, "--force", "--no-hostonly-cmdline", "--hostonly",
            "-m", "base", "--add-drivers", "virtio_pci virtio_blk crc32_generic",
            f"--{compression}", "--tmpdir", tmpdir, *extra, out]
     run(cmd)
