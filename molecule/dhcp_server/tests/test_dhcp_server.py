@@ -84,7 +84,8 @@ def test_dhcp_exchange_from_netns():
     assert os_["ack"] and os_["ack"]["yiaddr"] == "192.168.100.11" and os_["ack"]["file"] == "", got
     for reply in (http["offer"], http["ack"]):
         assert reply and reply["yiaddr"] == "192.168.100.12", got
-        assert reply["file"] == "http://%s/boot/uefi/grubx64.efi" % SERVER, got
+        # UEFI HTTP boot gets the GRUB image whose prefix is (http,<server>)/..., not the TFTP one.
+        assert reply["file"] == "http://%s/boot/uefi/grubx64-http.efi" % SERVER, got
         assert reply["options"].get("vendor_class_id") == "HTTPClient", got
 
 
