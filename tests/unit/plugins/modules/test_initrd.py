@@ -28,10 +28,7 @@ def call(tmp_path, **args):
 
 @pytest.fixture
 def env(tmp_path):
-    src = str(tmp_path / "initrd.img")
-    builders.make_image(src, "gzip")
-    tree = builders.source_tree(str(tmp_path / "src" / builders.KVER))
-    return tmp_path, src, tree
+    return builders.gzip_env(tmp_path)
 
 
 def test_adds_modules_then_reports_no_change(env):

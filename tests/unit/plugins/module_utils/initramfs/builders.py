@@ -188,3 +188,12 @@ def extract(data, fmt, dest, skip=0):
     raw = decompress(data[skip:], fmt)
     subprocess.run(["cpio", "--quiet", "-idm"], input=raw, cwd=dest, check=True)
     return dest
+
+
+def gzip_env(tmp_path):
+    """(tmp dir, a gzip test initrd, a kernel module tree for KVER): the `env` fixture of the
+    initramfs unit tests and of the initrd module tests."""
+    src = str(tmp_path / "initrd.img")
+    make_image(src, "gzip")
+    tree = source_tree(str(tmp_path / "src" / KVER))
+    return tmp_path, src, tree
