@@ -21,7 +21,7 @@ description:
     FlexBoot or C(20:) client-id), the DHCP answer, the boot loader fetched over TFTP or HTTP (HTTPClient
     firmware recognised by its User-Agent), the menu (the node's own file, or the default one, a sign that
     the per-node file is missing), the kernel and initrd (bytes sent compared with the file's size under
-    O(tftp_root): a transfer cut short is a finding), the OS-stage DHCP and the last stage reached.
+    O(tftp_root), a transfer cut short being a finding), the OS-stage DHCP and the last stage reached.
   - Diagnoses what it can, for example a port whose firmware form was answered while its OS-stage form never
     was, with the network's C(client_id_forms) that lacks it.
   - Lists every DHCP client the inventory does not know, or knows under a form the network does not reserve,
