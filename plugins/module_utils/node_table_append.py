@@ -55,10 +55,14 @@ def candidates_from_unknown(unknown):
 
 
 def candidates_from_facts(host, facts, network, interface_type="infiniband"):
-    """One candidate per IPoIB interface of fabric_facts' result on a live node (named after its netdev)."""
+    """One candidate per IPoIB interface of fabric_facts' result on a live node (named after its netdev).
+    facts: the registered result, its ansible_facts, or fabric_facts' {"net": ...}."""
+    facts = facts or {}
+    facts = facts.get("ansible_facts", facts)
+    nets = facts.get("fabric_net", facts.get("net")) or {}
     out = []
-    for name in sorted((facts or {}).get("net", {})):
-        net = facts["net"][name]
+    for name in sorted(nets):
+        net = nets[name]
         if net.get("port_guid") and net.get("link_type") == "infiniband":
             out.append({"host": host, "interface": name, "type": interface_type, "port_guid": net["port_guid"],
                         "network": network, "wire": net.get("address")})
