@@ -104,12 +104,13 @@ def test_node_table_append_check_then_write(tmp_path, model):
     rc, plan = call(tmp_path, "node_table_append", check=True, diff=True, **args)
     assert rc == 0 and plan["changed"] is True, plan
     assert table.read_text() == before                       # check mode writes nothing
-    # the ib0 of the live node; its ib1 too (down, but a port); node numbering after node004
+    # numbering after node004 (the inventory); the live node's ib1 (down, but a port) is added,
+    # its ib0 is node001's GUID already
     assert plan["appended"].splitlines() == [
         "node005,,eth0,ethernet,,52:54:00:99:99:99,192.168.100.1,fabric0",
-        "oldnode1,,ib0,infiniband,00:02:c9:03:00:0c:78:11,,192.168.100.3,fabric0",
-        "oldnode1,,ib1,infiniband,00:02:c9:03:00:0c:78:12,,192.168.100.4,fabric0",
+        "oldnode1,,ib1,infiniband,00:02:c9:03:00:0c:78:12,,192.168.100.3,fabric0",
     ]
+    assert [s["why"] for s in plan["skipped"]] == ["guid 00:02:c9:03:00:0c:78:11 is already in the node table or inventory"]
     assert plan["diff"]["after"] == plan["appended"]
     rc, done = call(tmp_path, "node_table_append", **args)
     assert rc == 0 and done["rows"] == plan["rows"]
