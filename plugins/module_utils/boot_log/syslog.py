@@ -5,6 +5,7 @@
 
 Formats (samples of each are the unit-test fixtures, captured from the real daemons):
 - journalctl -o json: one JSON object per line (__REALTIME_TIMESTAMP in microseconds)
+- journalctl -o short-unix (what the lab reads): 1796233055.766470 host prog[pid]: msg
 - journalctl -o short-iso / short-iso-precise: 2026-12-02T17:37:35.766470+0000 host prog[pid]: msg
 - rsyslog RFC 3339 (Debian 12 /var/log/syslog): 2026-12-02T17:37:35.766470+00:00 host prog[pid]: msg
 - traditional syslog (RHEL /var/log/messages, journalctl -o short): Dec  2 17:37:35 host prog[pid]: msg;
@@ -24,6 +25,7 @@ import time
 _ISO = re.compile(
     r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)\s+(\S+)\s+([^\s\[:]+)(?:\[(\d+)\])?:\s?(.*)$")
 _TRAD = re.compile(r"^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)\s+(\S+)\s+([^\s\[:]+)(?:\[(\d+)\])?:\s?(.*)$")
+_UNIX = re.compile(r"^(\d{9,}\.\d+)\s+(\S+)\s+([^\s\[:]+)(?:\[(\d+)\])?:\s?(.*)$")
 _MONTHS = dict((m, i) for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1))
 
@@ -82,6 +84,10 @@ def parse_line(line, year=None, utc_offset=0, program=None):
         t = calendar.timegm((int(y), int(mo), int(d), int(hh), int(mm), int(ss), 0, 0, 0))
         t += float(frac) if frac else 0.0
         return Record(t - _zone(zone), host, prog, int(pid) if pid else None, msg, "iso")
+    m = _UNIX.match(line)
+    if m:
+        stamp, host, prog, pid, msg = m.groups()
+        return Record(float(stamp), host, prog, int(pid) if pid else None, msg, "unix")
     m = _TRAD.match(line)
     if m and m.group(1) in _MONTHS:
         mon, d, hh, mm, ss, host, prog, pid, msg = m.groups()

@@ -88,7 +88,7 @@ def dhcpd_log(tmp_path_factory):
         subprocess.run(["ip", "netns", "del", NS], capture_output=True, check=False)
 
 
-def _inventory(tmp_path, log):
+def _inventory(tmp_path, log, live=None):
     with open(os.path.join(HERE, "capture_inventory.yml")) as f:
         inv = yaml.safe_load(f)["all"]
     inv_dir = tmp_path / "inventory"
@@ -109,7 +109,8 @@ def _inventory(tmp_path, log):
     (inv_dir / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"boot_servers": {"hosts": {"bootsrv": {
         "ansible_connection": "local", "ansible_become": False,
         "ansible_python_interpreter": sys.executable,
-        "fabric_status_dhcp_log": str(log), "fabric_status_tftp_log": str(log), "fabric_status_http_log": []}}}}}}))
+        "fabric_status_dhcp_log": str(log), "fabric_status_tftp_log": str(log), "fabric_status_http_log": []}}},
+        "oldcluster": {"hosts": live or {}}}}}))
     return inv_dir, table
 
 
@@ -160,3 +161,21 @@ def test_discover_refuses_a_bad_network_and_writes_nothing(tmp_path, dhcpd_log):
     assert r.returncode != 0
     assert "network 'nosuchnet' is not in fabric_networks (known: fabric0)" in r.stdout
     assert table.read_text() == before
+
+
+def test_discover_live_nodes(tmp_path, dhcpd_log):
+    """A running node's IPoIB ports (fabric_facts on a sysfs tree of the kernel's layout) join the table
+    under its inventory name, next to the DHCP strangers."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "fabric_sysfs"))
+    import fake_sysfs  # pylint: disable=import-outside-toplevel
+    sysfs = fake_sysfs.build(str(tmp_path / "sys"))
+    live = {"oldnode1": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                         "fabric_facts_sysfs_root": sysfs}}
+    inv_dir, table = _inventory(tmp_path, dhcpd_log, live)
+    before = table.read_text()
+    r = _discover(inv_dir, table, "-e", "fabric_discover_live_hosts=oldcluster", "-e", "fabric_discover_match=*78:1?")
+    assert r.returncode == 0, r.stdout[-5000:]
+    # its ib0 has node001's GUID (the fake tree reuses it): skipped, said so, not added twice
+    assert table.read_text()[len(before):].splitlines() == [
+        "oldnode1,,ib1,infiniband,00:02:c9:03:00:0c:78:12,,192.168.100.1,fabric0"]
+    assert "guid 00:02:c9:03:00:0c:78:11 is already in the node table or inventory" in r.stdout

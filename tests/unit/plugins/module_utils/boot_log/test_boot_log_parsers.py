@@ -156,3 +156,8 @@ def test_read_records_filters_by_since():
     allr = sources.read_records(text)
     later = sources.read_records(text, since=allr[30].time)
     assert 0 < len(later) < len(allr) and all(r.time >= allr[30].time for r in later)
+
+
+def test_short_unix_is_what_the_lab_reads():
+    rec = syslog.parse_line("1796233055.766470 bootsrv dhcpd[1422]: DHCPDISCOVER from 52:54:00:12:34:56 via pxe0")
+    assert (rec.time, rec.program, rec.pid) == (1796233055.766470, "dhcpd", 1422)
