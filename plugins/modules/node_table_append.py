@@ -21,7 +21,7 @@ description:
   - A new port gets the next host name C(<name_prefix><number>) after the highest one of the table and the
     inventory, and the first free address of O(network) that is not the boot server, the gateway, in the
     dynamic range or used by any row or inventoried interface.
-  - Meant to run on the controller (C(delegate_to: localhost)). playbooks/discover.yml runs it in check mode
+  - Meant to run on the controller, delegated to localhost. playbooks/discover.yml runs it in check mode
     first, checks the result with C(fabric.boot.validate_inventory), and only then writes.
 options:
   table:
