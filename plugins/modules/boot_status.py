@@ -94,6 +94,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Runs on the boot server (Linux with journald or syslog files).
 notes:
   - Upstream ISC dhcpd (Debian) logs the BOOTP chaddr, so FlexBoot and iPXE both appear as the port's mac48 and
     a FlexBoot GUID cannot be recovered from its log line; RHEL's dhcpd logs the client-id of InfiniBand
@@ -139,19 +140,48 @@ nodes:
   type: list
   elements: dict
   contains:
-    host: {description: Inventory host name., type: str}
-    interface: {description: Interface name., type: str}
-    asked_as: {description: "First identity form seen: ethernet, mac48 (FlexBoot or iPXE), flexboot, htype32, ipxe.", type: str}
-    dhcp_firmware: {description: Address the firmware stage was given., type: str}
-    dhcp_os: {description: Address the OS stage was given., type: str}
-    loader: {description: Boot loader fetched (via and path)., type: str}
-    menu: {description: Menu read, with C((default)) when it was the default menu., type: str}
-    stages: {description: Stage name to the time (seconds since the epoch) it was reached., type: dict}
-    last_stage: {description: "Last of dhcp-firmware, loader, menu, kernel, initrd, dhcp-os reached.", type: str}
-    last_time: {description: When it was reached (seconds since the epoch)., type: float}
-    findings: {description: What went wrong or is missing, with the likely cause., type: list, elements: str}
-    dhcp: {description: The DHCP messages of this port., type: list, elements: dict}
-    files: {description: The files it requested (via, path, role, ok, bytes, size, truncated)., type: list, elements: dict}
+    host:
+      description: Inventory host name.
+      type: str
+    interface:
+      description: Interface name.
+      type: str
+    asked_as:
+      description: "First identity form seen: ethernet, mac48 (FlexBoot or iPXE), flexboot, htype32, ipxe."
+      type: str
+    dhcp_firmware:
+      description: Address the firmware stage was given.
+      type: str
+    dhcp_os:
+      description: Address the OS stage was given.
+      type: str
+    loader:
+      description: Boot loader fetched (via and path).
+      type: str
+    menu:
+      description: Menu read, with C((default)) when it was the default menu.
+      type: str
+    stages:
+      description: Stage name to the time (seconds since the epoch) it was reached.
+      type: dict
+    last_stage:
+      description: "Last of dhcp-firmware, loader, menu, kernel, initrd, dhcp-os reached."
+      type: str
+    last_time:
+      description: When it was reached (seconds since the epoch).
+      type: float
+    findings:
+      description: What went wrong or is missing, with the likely cause.
+      type: list
+      elements: str
+    dhcp:
+      description: The DHCP messages of this port.
+      type: list
+      elements: dict
+    files:
+      description: The files it requested (via, path, role, ok, bytes, size, truncated).
+      type: list
+      elements: dict
   sample:
     - host: node003
       interface: eno1
@@ -165,15 +195,33 @@ unknown:
   type: list
   elements: dict
   contains:
-    wire: {description: The client as dhcpd printed it., type: str}
-    kind: {description: "ethernet-or-mac48, guid-chaddr, flexboot, htype32 or unknown.", type: str}
-    guid: {description: The port GUID when the wire form carries it., type: str}
-    mac48: {description: The 6-byte address (Ethernet MAC or IPoIB mac48)., type: str}
-    via: {description: Interface or relay it came through., type: str}
-    first: {description: First seen (seconds since the epoch)., type: float}
-    answered: {description: Address it was given (dynamic range), if any., type: str}
-    refused: {description: dhcpd's reason for not answering., type: str}
-    collides_with: {description: The inventoried port (host:interface) with the same GUID, MAC or mac48., type: str}
+    wire:
+      description: The client as dhcpd printed it.
+      type: str
+    kind:
+      description: "ethernet-or-mac48, guid-chaddr, flexboot, htype32 or unknown."
+      type: str
+    guid:
+      description: The port GUID when the wire form carries it.
+      type: str
+    mac48:
+      description: The 6-byte address (Ethernet MAC or IPoIB mac48).
+      type: str
+    via:
+      description: Interface or relay it came through.
+      type: str
+    first:
+      description: First seen (seconds since the epoch).
+      type: float
+    answered:
+      description: Address it was given (dynamic range), if any.
+      type: str
+    refused:
+      description: dhcpd's reason for not answering.
+      type: str
+    collides_with:
+      description: The inventoried port (host:interface) with the same GUID, MAC or mac48.
+      type: str
 table:
   description: The same as a table for people, findings under each node, unknown clients at the end.
   returned: always
@@ -280,9 +328,13 @@ def main():
     records.sort(key=lambda r: r.time or 0)
     dhcp_events, requests = sources.events_from(records, access, since)
     patterns = p["hosts"]
-    result = timeline.build(dhcp_events, requests, p["nodes"], p["networks"], p["boot_images"],
-                            _sizes(p["tftp_root"], requests, p["http_prefix"]), p["http_prefix"],
-                            hosts=lambda h: any(fnmatch.fnmatchcase(h, pat) for pat in patterns))
+    sizes = _sizes(p["tftp_root"], requests, p["http_prefix"])
+
+    def wanted(host):
+        return any(fnmatch.fnmatchcase(host, pat) for pat in patterns)
+
+    result = timeline.build(dhcp_events, requests, p["nodes"], p["networks"], p["boot_images"], sizes,
+                            p["http_prefix"], hosts=wanted)
     module.exit_json(changed=False, nodes=result["nodes"], unknown=result["unknown"],
                      unmatched_requests=len(result["unmatched"]), table=timeline.table(result),
                      since=since, sources=read)

@@ -37,9 +37,11 @@ attributes:
     description: Nothing is changed.
   facts:
     support: full
+    description: Sets fabric_infiniband and fabric_net.
   platform:
     support: full
     platforms: posix
+    description: Linux (sysfs).
 notes:
   - IPv4 addresses are not in sysfs; C(ansible_facts) has them.
 """

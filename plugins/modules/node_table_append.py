@@ -83,6 +83,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: The controller (delegated to localhost), where the node table lives.
 """
 
 EXAMPLES = r"""

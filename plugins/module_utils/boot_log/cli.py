@@ -55,7 +55,7 @@ def snapshot(args, model, since):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="boot_log.cli", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="boot_log.cli", description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--model", required=True, help="JSON with fabric_nodes and fabric_networks")
     ap.add_argument("--since", default="-1h")
     ap.add_argument("--dhcp-log", default="journal")
@@ -88,4 +88,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -14,8 +14,6 @@ everything the scenario sends stays inside fbst/fbstc. Everything is removed at 
 """
 import json
 import os
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -35,7 +33,7 @@ VENDOR = {0: "PXEClient:Arch:00000:UNDI:002001", 7: "PXEClient:Arch:00007:UNDI:0
 
 
 def sh(*cmd, check=True, **kw):
-    r = subprocess.run(list(cmd), capture_output=True, text=True, **kw)
+    r = subprocess.run(list(cmd), capture_output=True, text=True, check=False, **kw)
     if check and r.returncode:
         raise RuntimeError("%s: %s %s" % (" ".join(cmd), r.stdout[-2000:], r.stderr[-2000:]))
     return r
@@ -97,7 +95,7 @@ def setup(render):
     sh("podman", "rm", "-f", "-t", "2", CT, check=False)
     sh("podman", "run", "-d", "--name", CT, "--hostname", "bootsrv", "--cap-add", "NET_ADMIN", "--cap-add",
        "NET_RAW", "--systemd", "always", IMAGE, "/sbin/init")
-    for _ in range(60):
+    for attempt_ in range(60):
         if ct("systemctl is-system-running --wait", check=False).stdout.strip() in ("running", "degraded"):
             break
         time.sleep(1)

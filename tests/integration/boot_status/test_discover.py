@@ -62,7 +62,7 @@ def dhcpd_log(tmp_path_factory):
             proc = subprocess.Popen(["ip", "netns", "exec", NS, DHCPD, "-4", "-f", "-d", "-cf",
                                      str(tmp_path / "allow" / "dhcpd.conf"), "-lf", str(leases),
                                      "-pf", str(tmp_path / "dhcpd.pid"), "br0"], stdout=out, stderr=out)
-        for _ in range(50):
+        for attempt_ in range(50):
             if "Server starting service" in log.read_text():
                 break
             time.sleep(0.2)

@@ -34,7 +34,7 @@ def test_candidates_skip_collisions_and_mac48_of_a_seen_guid():
 
 
 def test_plan_names_addresses_and_skips(table):
-    columns, rows = nta.read_table(str(table))
+    rows = nta.read_table(str(table))[1]
     new, skipped = nta.plan(rows, nta.candidates_from_unknown(UNKNOWN), NETWORKS, "fabric0")
     # after node007; .1 boot server, .2 gateway, .3 and .5 taken
     assert [(r["host"], r["interface"], r["type"], r["port_guid"], r["mac"], r["ipv4"]) for r in new] == [
@@ -44,9 +44,9 @@ def test_plan_names_addresses_and_skips(table):
 
 
 def test_plan_match_count_prefix_digits(table):
-    _, rows = nta.read_table(str(table))
-    new, _ = nta.plan(rows, nta.candidates_from_unknown(UNKNOWN), NETWORKS, "fabric0", name_prefix="cn",
-                      name_digits=5, match="52:54:*", count=1, groups="new")
+    rows = nta.read_table(str(table))[1]
+    new = nta.plan(rows, nta.candidates_from_unknown(UNKNOWN), NETWORKS, "fabric0", name_prefix="cn",
+                      name_digits=5, match="52:54:*", count=1, groups="new")[0]
     assert [(r["host"], r["groups"], r["mac"]) for r in new] == [("cn00001", "new", "52:54:00:99:99:99")]
 
 
@@ -71,7 +71,7 @@ def test_plan_unknown_network():
 def test_append_keeps_existing_bytes_and_column_order(table):
     before = table.read_text()
     columns, rows = nta.read_table(str(table))
-    new, _ = nta.plan(rows, nta.candidates_from_unknown(UNKNOWN), NETWORKS, "fabric0")
+    new = nta.plan(rows, nta.candidates_from_unknown(UNKNOWN), NETWORKS, "fabric0")[0]
     text = nta.append(str(table), columns, new)
     after = table.read_text()
     assert after == before + text
@@ -83,7 +83,7 @@ def test_append_to_a_file_without_final_newline(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text(HEADER + ROWS.rstrip("\n"))
     columns, rows = nta.read_table(str(path))
-    new, _ = nta.plan(rows, [{"type": "ethernet", "mac": "52:54:00:00:00:77"}], NETWORKS, "fabric0")
+    new = nta.plan(rows, [{"type": "ethernet", "mac": "52:54:00:00:00:77"}], NETWORKS, "fabric0")[0]
     nta.append(str(path), columns, new)
     assert path.read_text().splitlines()[-2:] == [ROWS.splitlines()[-1],
                                                    "node008,,eth0,ethernet,,52:54:00:00:00:77,192.168.100.4,fabric0,"]
@@ -91,7 +91,7 @@ def test_append_to_a_file_without_final_newline(tmp_path):
 
 def test_append_creates_a_table(tmp_path):
     path = tmp_path / "new.csv"
-    new, _ = nta.plan([], [{"type": "ethernet", "mac": "52:54:00:00:00:77"}], NETWORKS, "fabric0")
+    new = nta.plan([], [{"type": "ethernet", "mac": "52:54:00:00:00:77"}], NETWORKS, "fabric0")[0]
     nta.append(str(path), [], new)
     assert path.read_text() == ("host,groups,interface,type,port_guid,mac,ipv4,network\n"
                                 "node001,,eth0,ethernet,,52:54:00:00:00:77,192.168.100.3,fabric0\n")
@@ -101,7 +101,7 @@ def test_append_refuses_a_table_lacking_a_needed_column(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("host,interface,type,mac,ipv4,network\nn1,eth0,ethernet,52:54:00:00:00:01,192.168.100.3,fabric0\n")
     columns, rows = nta.read_table(str(path))
-    new, _ = nta.plan(rows, [{"type": "infiniband", "port_guid": "0x0002c903000c7899"}], NETWORKS, "fabric0")
+    new = nta.plan(rows, [{"type": "infiniband", "port_guid": "0x0002c903000c7899"}], NETWORKS, "fabric0")[0]
     with pytest.raises(nta.PlanError, match="lacks column.s. port_guid"):
         nta.append(str(path), columns, new)
     assert path.read_text().count("\n") == 2
@@ -110,9 +110,9 @@ def test_append_refuses_a_table_lacking_a_needed_column(tmp_path):
 def test_interfaces_of_is_what_the_inventory_plugin_reads():
     rows = [{"host": "n1", "groups": "", "interface": "ib0", "type": "infiniband", "port_guid": "00:02:c9:03:00:aa:bb:cc",
              "mac": "", "ipv4": "192.168.100.4", "network": "fabric0"}]
-    assert nta.interfaces_of(rows) == {"n1": [{"name": "ib0", "type": "infiniband",
-                                               "port_guid": "00:02:c9:03:00:aa:bb:cc", "ipv4": "192.168.100.4",
-                                               "network": "fabric0"}]}
+    want = {"n1": [{"name": "ib0", "type": "infiniband", "port_guid": "00:02:c9:03:00:aa:bb:cc",
+                    "ipv4": "192.168.100.4", "network": "fabric0"}]}
+    assert nta.interfaces_of(rows) == want
 
 
 def test_candidates_from_facts():
