@@ -46,7 +46,7 @@ def test_plan_names_addresses_and_skips(table):
 def test_plan_match_count_prefix_digits(table):
     rows = nta.read_table(str(table))[1]
     new = nta.plan(rows, nta.candidates_from_unknown(UNKNOWN), NETWORKS, "fabric0", name_prefix="cn",
-                      name_digits=5, match="52:54:*", count=1, groups="new")[0]
+                   name_digits=5, match="52:54:*", count=1, groups="new")[0]
     assert [(r["host"], r["groups"], r["mac"]) for r in new] == [("cn00001", "new", "52:54:00:99:99:99")]
 
 
@@ -85,8 +85,8 @@ def test_append_to_a_file_without_final_newline(tmp_path):
     columns, rows = nta.read_table(str(path))
     new = nta.plan(rows, [{"type": "ethernet", "mac": "52:54:00:00:00:77"}], NETWORKS, "fabric0")[0]
     nta.append(str(path), columns, new)
-    assert path.read_text().splitlines()[-2:] == [ROWS.splitlines()[-1],
-                                                   "node008,,eth0,ethernet,,52:54:00:00:00:77,192.168.100.4,fabric0,"]
+    want = [ROWS.splitlines()[-1], "node008,,eth0,ethernet,,52:54:00:00:00:77,192.168.100.4,fabric0,"]
+    assert path.read_text().splitlines()[-2:] == want
 
 
 def test_append_creates_a_table(tmp_path):

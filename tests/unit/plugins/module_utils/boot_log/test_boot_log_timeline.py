@@ -115,6 +115,7 @@ def test_unknown_clients(model):
 @pytest.mark.parametrize("name", ["journal-short-iso.log", "debian-syslog.log", "rsyslog-traditional-messages.log"])
 def test_same_verdict_from_every_format(model, name):
     a, b = _build(model), _build(model, name)
+
     def verdict(r):
         return [(n["host"], n["last_stage"], n["findings"]) for n in r["nodes"]]
     assert verdict(a) == verdict(b)
