@@ -235,7 +235,12 @@ def main():
     finally:
         sh("ip", "netns", "del", CNS, check=False)
         sh(NETNS_SH, "down", NS, check=False)
-        sh("podman", "rm", "-f", "-t", "2", CT, check=False)
+        # a removal can fail while systemd in the container is still stopping: try until it is gone
+        for attempt_ in range(5):
+            sh("podman", "rm", "-f", "-t", "2", CT, check=False)
+            if sh("podman", "container", "exists", CT, check=False).returncode != 0:
+                break
+            time.sleep(2)
         sh("rm", "-rf", render, check=False)
 
 
