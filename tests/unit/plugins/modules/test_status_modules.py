@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
@@ -14,9 +13,9 @@ COLLECTIONS = os.path.join(ROOT, "build", "collections")
 MODULES = os.path.join(ROOT, "plugins", "modules")
 FIX = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "boot_log", "fixtures")
 sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "fabric_sysfs"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "boot_log"))
+import capture_model  # noqa: E402  pylint: disable=wrong-import-position
 import fake_sysfs  # noqa: E402  pylint: disable=wrong-import-position
-
-from ansible_collections.fabric.boot.plugins.module_utils import fabric_inventory  # noqa: E402
 
 
 def call(tmp_path, module, check=False, diff=False, **args):
@@ -30,12 +29,7 @@ def call(tmp_path, module, check=False, diff=False, **args):
 
 @pytest.fixture(scope="module")
 def model():
-    with open(os.path.join(ROOT, "tests", "integration", "boot_status", "capture_inventory.yml")) as f:
-        inv = yaml.safe_load(f)["all"]
-    nodes = dict((h, {"interfaces": v["fabric_interfaces"]}) for h, v in inv["children"]["nodes"]["hosts"].items())
-    m, problems = fabric_inventory.validate(nodes, inv["vars"]["fabric_networks"])
-    assert not problems
-    return m
+    return capture_model.model()
 
 
 @pytest.fixture

@@ -4,22 +4,17 @@ import os
 import subprocess
 import sys
 
-import yaml
-
-from ansible_collections.fabric.boot.plugins.module_utils import fabric_inventory
 from ansible_collections.fabric.boot.plugins.module_utils.boot_log import report
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FIX = os.path.join(HERE, "fixtures")
-ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import capture_model  # noqa: E402  pylint: disable=wrong-import-position
+
+FIX = capture_model.FIXTURES
+ROOT = capture_model.ROOT
 
 
 def _model():
-    with open(os.path.join(ROOT, "tests", "integration", "boot_status", "capture_inventory.yml")) as f:
-        inv = yaml.safe_load(f)["all"]
-    nodes = dict((h, {"interfaces": v["fabric_interfaces"]}) for h, v in inv["children"]["nodes"]["hosts"].items())
-    m, problems = fabric_inventory.validate(nodes, inv["vars"]["fabric_networks"])
-    assert not problems
+    m = capture_model.model()
     return {"fabric_nodes": m["nodes"], "fabric_networks": m["networks"]}
 
 

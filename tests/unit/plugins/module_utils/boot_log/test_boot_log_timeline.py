@@ -1,26 +1,21 @@
 """The timeline and diagnosis of the captured boots (fixtures/README.md says what each node did)."""
 import os
 
-import pytest
-import yaml
+import sys
 
-from ansible_collections.fabric.boot.plugins.module_utils import fabric_inventory
+import pytest
+
 from ansible_collections.fabric.boot.plugins.module_utils.boot_log import sources, timeline
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FIX = os.path.join(HERE, "fixtures")
-ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", ".."))
-INVENTORY = os.path.join(ROOT, "tests", "integration", "boot_status", "capture_inventory.yml")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import capture_model  # noqa: E402  pylint: disable=wrong-import-position
+
+FIX = capture_model.FIXTURES
 
 
 @pytest.fixture(scope="module")
 def model():
-    with open(INVENTORY) as f:
-        inv = yaml.safe_load(f)["all"]
-    nodes = dict((h, {"interfaces": v["fabric_interfaces"]}) for h, v in inv["children"]["nodes"]["hosts"].items())
-    m, problems = fabric_inventory.validate(nodes, inv["vars"]["fabric_networks"])
-    assert not problems
-    return m
+    return capture_model.model()
 
 
 def _sizes():
