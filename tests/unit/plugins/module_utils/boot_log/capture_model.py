@@ -1,0 +1,21 @@
+"""The normalised inventory of the fixture capture (tests/integration/boot_status/capture_inventory.yml)."""
+import os
+
+import yaml
+
+from ansible_collections.fabric.boot.plugins.module_utils import fabric_inventory
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "fixtures")
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", ".."))
+INVENTORY = os.path.join(ROOT, "tests", "integration", "boot_status", "capture_inventory.yml")
+
+
+def model():
+    """validate()'s model: {"nodes": ..., "networks": ...}."""
+    with open(INVENTORY) as f:
+        inv = yaml.safe_load(f)["all"]
+    nodes = dict((h, {"interfaces": v["fabric_interfaces"]}) for h, v in inv["children"]["nodes"]["hosts"].items())
+    m, problems = fabric_inventory.validate(nodes, inv["vars"]["fabric_networks"])
+    assert not problems, problems
+    return m
