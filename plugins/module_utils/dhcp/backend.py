@@ -24,7 +24,9 @@ def ships_isc(os_family, major_version):
         try:
             return int(str(major_version).split(".")[0]) < 10
         except ValueError:
-            raise IntentError("distribution_major_version %r is not a number" % (major_version,))
+            raise IntentError("dhcp_server_backend auto needs the RedHat release (EL 10 ships no ISC dhcpd), got "
+                              "dhcp_server_os_version %r: gather facts, or set dhcp_server_os_version or "
+                              "dhcp_server_backend" % (major_version,))
     return False
 
 
@@ -34,10 +36,12 @@ def direct_fabric_networks(intent):
 
 
 def choose(requested, os_family, major_version, intent):
-    """Return (backend, reason): the daemon for this server and a sentence saying why."""
+    """Return (backend, reason): the daemon for this server and a sentence saying why.
+
+    os_family and major_version are the facts os_family and distribution_major_version."""
     if requested not in CHOICES:
         raise IntentError("dhcp_server_backend: %r is not one of %s" % (requested, ", ".join(CHOICES)))
-    platform = "%s %s" % (os_family, major_version)
+    platform = " ".join(str(p) for p in (os_family, major_version) if p)
     if requested != "auto":
         return requested, "dhcp_server_backend is %s" % requested
     if ships_isc(os_family, major_version):

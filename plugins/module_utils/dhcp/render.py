@@ -7,17 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.fabric.boot.plugins.module_utils.dhcp import isc
+from ansible_collections.fabric.boot.plugins.module_utils.dhcp import dnsmasq, isc, kea
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp.intent import BACKENDS, IntentError
 
 
-def render(intent, backend):
+def render(intent, backend, interfaces=None, lease_file=None):
+    """interfaces and lease_file are written by Kea and dnsmasq (ISC takes them from its service files)."""
     if backend == "isc":
         return isc.render(intent)
     if backend == "kea":
-        from ansible_collections.fabric.boot.plugins.module_utils.dhcp import kea
-        return kea.render(intent)
+        return kea.render(intent, interfaces, lease_file)
     if backend == "dnsmasq":
-        from ansible_collections.fabric.boot.plugins.module_utils.dhcp import dnsmasq
-        return dnsmasq.render(intent)
+        return dnsmasq.render(intent, interfaces, lease_file)
     raise IntentError("backend %r is not one of %s" % (backend, ", ".join(BACKENDS)))
