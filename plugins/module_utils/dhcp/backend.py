@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.fabric.boot.plugins.module_utils.dhcp import kea, strategy
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp.intent import BACKENDS, IntentError
 
 CHOICES = ("auto",) + BACKENDS
@@ -35,7 +36,24 @@ def direct_fabric_networks(intent):
     return [s["name"] for s in intent["subnets"] if s["fabric"] and not s.get("relay")]
 
 
+def preflight(backend, intent):
+    """Raise now, before anything is installed, what rendering for backend would refuse later."""
+    if backend == "isc":
+        return
+    kea.refuse_isc_only(intent["settings"])
+    for subnet in intent["subnets"]:
+        if backend == "kea":
+            kea.check_servable(subnet)
+        strategy.address_holders(subnet, "Kea" if backend == "kea" else "dnsmasq")
+
+
 def choose(requested, os_family, major_version, intent):
+    backend, reason = _choose(requested, os_family, major_version, intent)
+    preflight(backend, intent)
+    return backend, reason
+
+
+def _choose(requested, os_family, major_version, intent):
     """Return (backend, reason): the daemon for this server and a sentence saying why.
 
     os_family and major_version are the facts os_family and distribution_major_version."""

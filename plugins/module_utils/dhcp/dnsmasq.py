@@ -18,7 +18,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp.intent import FABRIC_TYPES, IntentError
-from ansible_collections.fabric.boot.plugins.module_utils.dhcp.kea import _refuse_isc_only
+from ansible_collections.fabric.boot.plugins.module_utils.dhcp.kea import refuse_isc_only
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp.strategy import address_holders
 
 # A dnsmasq option value is split at commas and ends at the line: a boot file or host name
@@ -43,7 +43,7 @@ def _boot(out, net, tags, path, server):
 
 def render(intent, interfaces=None, lease_file=None):
     cfg = intent["settings"]
-    _refuse_isc_only(cfg)
+    refuse_isc_only(cfg)
     files = cfg["boot_files"]
     out = [
         "# %s" % cfg["header"],

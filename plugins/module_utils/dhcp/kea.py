@@ -32,7 +32,7 @@ PORT_SB = "fabric-port-secure-boot"
 PORT_PLAIN = "fabric-port-plain-uefi"
 
 
-def _refuse_isc_only(cfg):
+def refuse_isc_only(cfg):
     used = [k for k in ("global_snippet", "subnet_snippets", "include_files") if cfg.get(k)]
     if used:
         raise IntentError("%s hold ISC dhcpd syntax and are not written for this backend; remove them or use "
@@ -130,7 +130,7 @@ def _subnet(index, s, cfg):
 def config(intent, interfaces=None, lease_file=None):
     """The kea-dhcp4.conf structure."""
     cfg = intent["settings"]
-    _refuse_isc_only(cfg)
+    refuse_isc_only(cfg)
     lease_db = {"type": "memfile", "persist": True, "lfc-interval": 3600}
     if lease_file:
         lease_db["name"] = lease_file
