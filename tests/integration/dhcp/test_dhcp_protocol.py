@@ -262,20 +262,21 @@ def _serve_and_ask(backend, conf, cases, workdir):
             proc.wait()
 
 
+def _answers(backend, variant, rendered, tmp_path_factory):
+    index, cases = {"deny": (0, CASES_DENY), "open": (1, CASES_OPEN)}[variant]
+    results, log = _serve_and_ask(backend, rendered / CONFIGS[backend][index], cases,
+                                  tmp_path_factory.mktemp("%s-%s" % (variant, backend)))
+    return backend, results, log
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def answers_deny(request, rendered, netns, tmp_path_factory):
-    backend = request.param
-    results, log = _serve_and_ask(backend, rendered / CONFIGS[backend][0], CASES_DENY,
-                                  tmp_path_factory.mktemp("deny-" + backend))
-    return backend, results, log
+    return _answers(request.param, "deny", rendered, tmp_path_factory)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def answers_open(request, rendered, netns, tmp_path_factory):
-    backend = request.param
-    results, log = _serve_and_ask(backend, rendered / CONFIGS[backend][1], CASES_OPEN,
-                                  tmp_path_factory.mktemp("open-" + backend))
-    return backend, results, log
+    return _answers(request.param, "open", rendered, tmp_path_factory)
 
 
 # Cases whose client-id is a boot-stage form (FlexBoot, iPXE) of a fabric port.
@@ -383,3 +384,29 @@ def test_redhat_rendering_passes_dhcpd(rendered):
     dropin = (rendered / "redhat-open-sb" / "dhcpd.service.d" / "fabric-boot.conf").read_text()
     assert "[Service]\nExecStart=\nExecStart=/usr/sbin/dhcpd -f -cf %s -user dhcpd -group dhcpd --no-pid ib0\n" % conf \
         in dropin, dropin
+
+
+def test_kea_and_dnsmasq_renderings_pass_their_daemons_checks(rendered):
+    """The files the role wrote pass kea-dhcp4 -t and dnsmasq --test (the role's validate: ran them
+    too); one broken value in each makes the same check fail, so the check is a real one."""
+    for variant in CONFIGS["kea"]:
+        conf = rendered / variant
+        ok = subprocess.run([KEA, "-t", str(conf)], capture_output=True, text=True, check=False)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        data = json.loads(conf.read_text())["Dhcp4"]
+        ids = [r.get("client-id") or r.get("hw-address") for s in data["subnet4"] for r in s["reservations"]]
+        assert "ff:00:00:00:00:00:02:00:00:02:c9:00:00:02:c9:03:00:0c:78:11" in ids and "52:54:00:12:34:56" in ids
+        broken = conf.with_name("broken.json")
+        broken.write_text(conf.read_text().replace('"192.168.100.0/24"', '"192.168.100.0/33"'))
+        bad = subprocess.run([KEA, "-t", str(broken)], capture_output=True, text=True, check=False)
+        assert bad.returncode != 0, bad.stdout
+    for variant in CONFIGS["dnsmasq"]:
+        conf = rendered / variant
+        ok = subprocess.run([DNSMASQ, "--test", "--conf-file=%s" % conf], capture_output=True, text=True, check=False)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert "dhcp-host=id:20:00:02:c9:03:00:0c:78:11,192.168.100.11,node001\n" in conf.read_text()
+        broken = conf.with_name("broken.conf")
+        broken.write_text(conf.read_text() + "dhcp-option=tag:x,option:router,not-an-ip\n")
+        bad = subprocess.run([DNSMASQ, "--test", "--conf-file=%s" % broken], capture_output=True, text=True,
+                             check=False)
+        assert bad.returncode != 0, bad.stdout + bad.stderr
