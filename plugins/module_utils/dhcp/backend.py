@@ -23,7 +23,7 @@ def ships_isc(os_family, major_version):
         return True
     if os_family == "RedHat":
         try:
-            return int(str(major_version).split(".")[0]) < 10
+            return int(str(major_version).split(".", maxsplit=1)[0]) < 10
         except ValueError:
             raise IntentError("dhcp_server_backend auto needs the RedHat release (EL 10 ships no ISC dhcpd), got "
                               "dhcp_server_os_version %r: gather facts, or set dhcp_server_os_version or "

@@ -82,8 +82,8 @@ def render(intent, interfaces=None, lease_file=None):
         out.append("")
         out.append("# Network %s: %s" % (s["name"], s["subnet"]))
         if s["dynamic_range"]:
-            out.append("dhcp-range=set:%s,%s,%s,%s,%d" % (net, s["dynamic_range"][0], s["dynamic_range"][1],
-                                                         s["netmask"], lease))
+            first, last = s["dynamic_range"]
+            out.append("dhcp-range=set:%s,%s,%s,%s,%d" % (net, first, last, s["netmask"], lease))
         else:
             out.append("dhcp-range=set:%s,%s,static,%s,%d" % (net, s["network_address"], s["netmask"], lease))
         out.append("dhcp-option=tag:%s,option:netmask,%s" % (net, s["netmask"]))
