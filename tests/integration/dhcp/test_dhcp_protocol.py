@@ -16,6 +16,8 @@
    and iPXE forms lease from the dynamic range (docs/roles/dhcp_server.md "Reservations on Kea
    and dnsmasq"): their cells assert exactly that, not the ISC answer. Hand-written ISC
    snippets and include files do not exist for them: those cells assert the default instead.
+5. Relayed cells: the same clients as a DHCP relay agent forwards them (giaddr, unicast from
+   port 67), answered back to the relay; the way Kea serves an IB network.
 
 Needs root, dhcpd (isc-dhcp-server), kea-dhcp4 (kea-dhcp4-server), dnsmasq (dnsmasq-base),
 iproute2 and scapy in the venv. Expected values are written
@@ -146,6 +148,18 @@ _case(CASES_DENY, EXPECT_DENY, "unknown-ethernet-arch7",
 _case(CASES_DENY, EXPECT_DENY, "unknown-ib-htype32-arch7",
       dict(CLIENTS["dhclient"], chaddr="0002c90300ffffff", client_id="200002c90300ffffff", timeout=2.0), 7, ip=None)
 
+# Relayed: the same clients as a relay agent (giaddr 192.168.100.254, the fabric0 relay of
+# inventory.yml) forwards them, unicast to the server; the answer must go back to the relay.
+# This is how Kea serves an IB network (the role refuses a directly attached one).
+RELAY = "192.168.100.254"
+for _cid, _client, _arch, _ip, _file in (
+        ("relay-flexboot-arch7", "flexboot", 7, "192.168.100.11", FILE_EFI),
+        ("relay-rfc4390-arch16", "rfc4390", 16, "192.168.100.11", "http://192.168.100.1/boot/uefi/grubx64-http.efi"),
+        ("relay-ipxe-arch0", "ipxe", 0, "192.168.100.11", FILE_BIOS),
+        ("relay-dhclient-os", "dhclient", None, "192.168.100.11", "")):
+    _case(CASES_DENY, EXPECT_DENY, _cid, dict(CLIENTS[_client], relay=RELAY), _arch,
+          ip=_ip, siaddr="192.168.100.1", file=_file, http=_arch == 16)
+
 # Second configuration: unknown clients allowed, Secure Boot on, subnet snippet sets lease time 300.
 CASES_OPEN = []
 EXPECT_OPEN = {}
@@ -194,6 +208,13 @@ def rendered(tmp_path_factory):
     return out
 
 
+NS_MACS = {}
+
+
+def _mac_of(dev):
+    return json.loads(_ns("-j", "link", "show", dev).stdout)[0]["address"]
+
+
 @pytest.fixture(scope="module")
 def netns():
     if os.geteuid() != 0:
@@ -211,6 +232,10 @@ def netns():
             _ns("link", "set", cl, "up")
         routes = _ns("route", "show").stdout
         assert "default" not in routes, routes
+        # The relay agent of the relayed cases is cl0 itself: the server finds its address
+        # through this neighbour entry, so no daemon sees a second interface in fabric0.
+        NS_MACS.update(br0=_mac_of("br0"), cl0=_mac_of("cl0"))
+        _ns("neigh", "add", RELAY, "lladdr", NS_MACS["cl0"], "dev", "br0", "nud", "permanent")
         yield NS
     finally:
         subprocess.run(["ip", "netns", "del", NS], capture_output=True, check=False)
@@ -235,6 +260,8 @@ def _daemon(backend, conf, workdir):
 def _serve_and_ask(backend, conf, cases, workdir):
     """Run the backend's daemon on conf inside the namespace, send the cases, stop it; return (results, log)."""
     cmd, env, ready = _daemon(backend, conf, workdir)
+    cases = [dict(c, src_mac=NS_MACS["cl0"], server_mac=NS_MACS["br0"], server_ip="192.168.100.1")
+             if c.get("relay") else c for c in cases]
     if backend == "dnsmasq":
         # dnsmasq pings a pool address before its first offer and waits 3 s for an echo: the
         # first DISCOVER of a client that leases (a boot-stage form, an unknown client) is
@@ -280,7 +307,7 @@ def answers_open(request, rendered, netns, tmp_path_factory):
 
 
 # Cases whose client-id is a boot-stage form (FlexBoot, iPXE) of a fabric port.
-BOOT_STAGE_CASES = ("flexboot-", "ipxe-", "opa-flexboot-", "opa-ipxe-")
+BOOT_STAGE_CASES = ("flexboot-", "ipxe-", "opa-flexboot-", "opa-ipxe-", "relay-flexboot-", "relay-ipxe-")
 
 
 def _expect(backend, cid, want):
@@ -315,7 +342,11 @@ def _check(case, want, got, log, backend="isc"):
         assert reply["file"] == want["file"], where
         # dhcpd answers in the client's own hardware terms (broadcast, since the flag is set).
         assert (reply["htype"], reply["hlen"]) == (case["htype"], case["hlen"]), where
-        if backend == "kea":
+        if case.get("relay"):
+            # Back to the relay agent, unicast, giaddr kept.
+            assert reply["ip_dst"] == case["relay"] and reply["giaddr"] == case["relay"], where
+            assert reply["eth_dst"] == NS_MACS["cl0"], where
+        elif backend == "kea":
             # Kea answers a broadcast-flag request with an IP broadcast in an Ethernet frame to
             # the requester's own source MAC (the frame's, not chaddr: right for a relay's frames too).
             assert reply["eth_dst"] == case["src_mac"], where
