@@ -33,7 +33,8 @@ _IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}\Z")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _RESERVATION_NAME = re.compile(r"[^A-Za-z0-9_-]")
 NETWORK_KEYS = ("subnet", "boot_server", "gateway", "dns_servers", "domain_name", "dynamic_range",
-                "client_id_forms", "boot_image", "mtu", "description", "secure_boot", "boot_fetch")
+                "client_id_forms", "boot_image", "mtu", "description", "secure_boot", "boot_fetch",
+                "relay")
 # Optional boot-path overrides of a network or one interface (docs/inventory.md "Boot paths"):
 # None means "the server-wide default" (fabric_secure_boot / boot_loader_fetch).
 BOOT_FETCH_VALUES = ("tftp", "http")
@@ -117,6 +118,12 @@ def normalize_networks(networks, problems):
         if data.get("gateway") not in (None, ""):
             gateway = _ip(data["gateway"], where + ".gateway", problems)
             _inside(gateway, net, where + ".gateway", problems)
+        relay = None
+        if data.get("relay") not in (None, ""):
+            # The relay agent's address on this network (the giaddr it puts in forwarded requests):
+            # says the network reaches the DHCP server through a relay, not on a directly attached link.
+            relay = _ip(data["relay"], where + ".relay", problems)
+            _inside(relay, net, where + ".relay", problems)
         dns = []
         for i, d in enumerate(data.get("dns_servers") or []):
             addr = _ip(d, "%s.dns_servers[%d]" % (where, i), problems)
@@ -163,6 +170,7 @@ def normalize_networks(networks, problems):
             "mtu": data.get("mtu"),
             "secure_boot": boot_path["secure_boot"],
             "boot_fetch": boot_path["boot_fetch"],
+            "relay": str(relay) if relay else None,
             "_net": net,
             "_dyn": dyn,
             "_server": server,

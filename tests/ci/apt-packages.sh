@@ -13,6 +13,8 @@ PKGS=(
   iproute2 bridge-utils busybox-static curl tftp-hpa tcpdump bc procps
   # the real daemons whose parsers validate generated configs
   isc-dhcp-server tftpd-hpa apache2 network-manager
+  # the other DHCP backends of dhcp_server (their packet matrix runs the real daemons)
+  kea-dhcp4-server dnsmasq-base
   # boot loaders and firmware for the qemu lab
   grub-common grub-efi-amd64-bin grub-efi-amd64-signed shim-signed pxelinux syslinux-common
   qemu-system-x86 ovmf ipxe-qemu seabios

@@ -35,8 +35,15 @@ def _options(case, msg_type, extra=()):
 
 def _packet(case, xid, options):
     chaddr = bytes.fromhex(case.get("chaddr", ""))
+    relay = case.get("relay")
     bootp = BOOTP(op=1, htype=case["htype"], hlen=case["hlen"], xid=xid, flags=0x8000,
-                  chaddr=chaddr.ljust(16, b"\x00"))
+                  chaddr=chaddr.ljust(16, b"\x00"), hops=1 if relay else 0, giaddr=relay or "0.0.0.0")
+    if relay:
+        # As a relay agent forwards it (RFC 1542): unicast from the relay's address, port 67 to 67,
+        # the client's BOOTP header and options unchanged, giaddr = the relay's address.
+        return (Ether(src=case["src_mac"], dst=case["server_mac"])
+                / IP(src=relay, dst=case["server_ip"])
+                / UDP(sport=67, dport=67) / bootp / DHCP(options=options))
     return (Ether(src=case["src_mac"], dst="ff:ff:ff:ff:ff:ff")
             / IP(src="0.0.0.0", dst="255.255.255.255")
             / UDP(sport=68, dport=67) / bootp / DHCP(options=options))
@@ -60,6 +67,8 @@ def _reply_fields(pkt):
         "siaddr": b.siaddr,
         "file": bytes(b.file).rstrip(b"\x00").decode("latin-1"),
         "eth_dst": pkt[Ether].dst,
+        "ip_dst": pkt[IP].dst,
+        "giaddr": b.giaddr,
         "options": opts,
     }
 

@@ -1,18 +1,26 @@
-"""Real DHCP exchanges against the configuration the dhcp_server role writes.
+"""Real DHCP exchanges against the configuration the dhcp_server role writes, for each backend.
 
 1. render.yml runs the real role (packages and service off, files redirected to a temp dir)
-   on inventory.yml twice: for Debian with deny unknown-clients, and for RedHat with unknown
-   clients allowed and Secure Boot. The role's own validate: runs dhcpd -t on each file.
+   on inventory.yml for each backend (ISC dhcpd, Kea, dnsmasq) twice: with deny unknown-clients,
+   and with unknown clients allowed and Secure Boot (ISC: for Debian and for RedHat). The role's
+   own validate: runs dhcpd -t, kea-dhcp4 -t or dnsmasq --test on each file.
 2. A network namespace of our own (two bridges, veth pairs, no default route) runs the real
-   dhcpd (dhcpd -4 -f -d) on each dhcpd.conf in turn (the file does not depend on the OS
-   family; only the listen-interface file does).
+   daemon (dhcpd -4 -f -d, kea-dhcp4 -c, dnsmasq -d) on each file in turn (the file does not
+   depend on the OS family; only ISC's listen-interface file does).
 3. dhcp_client.py sends the DISCOVER and REQUEST that each kind of boot client puts on the
    wire (FlexBoot, RFC 4390, RHEL dhclient, iPXE, plain Ethernet firmware, an installed OS) with
    architecture 0, 7, 9, 11 and 16, and the replies are checked: reserved address, next-server
    (siaddr), boot file, HTTPClient echo, and no answer at all for an unknown client when
    deny unknown-clients is on.
+4. Kea and dnsmasq give a fabric port's address to its htype32 (OS) form only; the FlexBoot
+   and iPXE forms lease from the dynamic range (docs/roles/dhcp_server.md "Reservations on Kea
+   and dnsmasq"): their cells assert exactly that, not the ISC answer. Hand-written ISC
+   snippets and include files do not exist for them: those cells assert the default instead.
+5. Relayed cells: the same clients as a DHCP relay agent forwards them (giaddr, unicast from
+   port 67), answered back to the relay; the way Kea serves an IB network.
 
-Needs root, dhcpd (isc-dhcp-server), iproute2 and scapy in the venv. Expected values are written
+Needs root, dhcpd (isc-dhcp-server), kea-dhcp4 (kea-dhcp4-server), dnsmasq (dnsmasq-base),
+iproute2 and scapy in the venv. Expected values are written
 out here by hand from the GUIDs and MACs in inventory.yml, not computed by the collection.
 """
 import json
@@ -28,6 +36,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 NS = "fbdhcpt"
 DHCPD = shutil.which("dhcpd") or "/usr/sbin/dhcpd"
+KEA = shutil.which("kea-dhcp4") or "/usr/sbin/kea-dhcp4"
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+BACKENDS = ("isc", "kea", "dnsmasq")
+# (deny unknown-clients, open + Secure Boot) file of each backend under the render root.
+CONFIGS = {
+    "isc": ("debian-deny/dhcpd.conf", "redhat-open-sb/dhcpd.conf"),
+    "kea": ("kea-deny/kea-dhcp4.conf", "kea-open-sb/kea-dhcp4.conf"),
+    "dnsmasq": ("dnsmasq-deny/dnsmasq.conf", "dnsmasq-open-sb/dnsmasq.conf"),
+}
 
 # From inventory.yml.
 GUID1 = "0002c903000c7811"           # node001 ib0, 192.168.100.11
@@ -131,6 +148,18 @@ _case(CASES_DENY, EXPECT_DENY, "unknown-ethernet-arch7",
 _case(CASES_DENY, EXPECT_DENY, "unknown-ib-htype32-arch7",
       dict(CLIENTS["dhclient"], chaddr="0002c90300ffffff", client_id="200002c90300ffffff", timeout=2.0), 7, ip=None)
 
+# Relayed: the same clients as a relay agent (giaddr 192.168.100.254, the fabric0 relay of
+# inventory.yml) forwards them, unicast to the server; the answer must go back to the relay.
+# This is how Kea serves an IB network (the role refuses a directly attached one).
+RELAY = "192.168.100.254"
+for _cid, _client, _arch, _ip, _file in (
+        ("relay-flexboot-arch7", "flexboot", 7, "192.168.100.11", FILE_EFI),
+        ("relay-rfc4390-arch16", "rfc4390", 16, "192.168.100.11", "http://192.168.100.1/boot/uefi/grubx64-http.efi"),
+        ("relay-ipxe-arch0", "ipxe", 0, "192.168.100.11", FILE_BIOS),
+        ("relay-dhclient-os", "dhclient", None, "192.168.100.11", "")):
+    _case(CASES_DENY, EXPECT_DENY, _cid, dict(CLIENTS[_client], relay=RELAY), _arch,
+          ip=_ip, siaddr="192.168.100.1", file=_file, http=_arch == 16)
+
 # Second configuration: unknown clients allowed, Secure Boot on, subnet snippet sets lease time 300.
 CASES_OPEN = []
 EXPECT_OPEN = {}
@@ -157,11 +186,13 @@ def _ns(*cmd):
 def rendered(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.fail("the DHCP protocol test needs root (network namespaces, raw sockets)")
-    if not os.path.exists(DHCPD):
-        pytest.fail("dhcpd not found: install isc-dhcp-server (tests/ci/apt-packages.sh)")
+    for daemon, package in ((DHCPD, "isc-dhcp-server"), (KEA, "kea-dhcp4-server"), (DNSMASQ, "dnsmasq-base")):
+        if not os.path.exists(daemon):
+            pytest.fail("%s not found: install %s (tests/ci/apt-packages.sh)" % (daemon, package))
     out = tmp_path_factory.mktemp("render")
-    for variant in ("debian-deny", "redhat-open-sb"):
-        (out / variant).mkdir()
+    for pair in CONFIGS.values():
+        for conf in pair:
+            (out / os.path.dirname(conf)).mkdir()
     # An admin's hand-kept file, pulled in by dhcp_server_include_files.
     (out / "handwritten-hosts.conf").write_text(
         "host handwritten { hardware ethernet %s; fixed-address 192.168.100.77; }\n" % _mac(HANDWRITTEN_MAC))
@@ -175,6 +206,13 @@ def rendered(tmp_path_factory):
                         "-e", "render_root=%s" % out], capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
     return out
+
+
+NS_MACS = {}
+
+
+def _mac_of(dev):
+    return json.loads(_ns("-j", "link", "show", dev).stdout)[0]["address"]
 
 
 @pytest.fixture(scope="module")
@@ -194,23 +232,47 @@ def netns():
             _ns("link", "set", cl, "up")
         routes = _ns("route", "show").stdout
         assert "default" not in routes, routes
+        # The relay agent of the relayed cases is cl0 itself: the server finds its address
+        # through this neighbour entry, so no daemon sees a second interface in fabric0.
+        NS_MACS.update(br0=_mac_of("br0"), cl0=_mac_of("cl0"))
+        _ns("neigh", "add", RELAY, "lladdr", NS_MACS["cl0"], "dev", "br0", "nud", "permanent")
         yield NS
     finally:
         subprocess.run(["ip", "netns", "del", NS], capture_output=True, check=False)
 
 
-def _serve_and_ask(conf, cases, workdir):
-    """Run dhcpd on conf inside the namespace, send the cases, stop dhcpd; return (results, log)."""
-    leases = workdir / "dhcpd.leases"
-    leases.write_text("")
-    log_path = workdir / "dhcpd.log"
+def _daemon(backend, conf, workdir):
+    """The command line that serves conf in the foreground, its environment and its ready line."""
+    env = dict(os.environ)
+    if backend == "isc":
+        leases = workdir / "dhcpd.leases"
+        leases.write_text("")
+        return ([DHCPD, "-4", "-f", "-d", "-cf", str(conf), "-lf", str(leases), "-pf", str(workdir / "dhcpd.pid"),
+                 "br0", "br1"], env, "Server starting service")
+    if backend == "kea":
+        # Kea keeps its PID and lock files where these say (its lease file is in the rendered config).
+        env.update(KEA_PIDFILE_DIR=str(workdir), KEA_LOCKFILE_DIR=str(workdir))
+        return [KEA, "-c", str(conf)], env, "DHCP4_STARTED"
+    return ([DNSMASQ, "-d", "--conf-file=%s" % conf, "--pid-file=%s" % (workdir / "dnsmasq.pid"), "--log-dhcp",
+             "--user=root"], env, "DHCP, IP range")
+
+
+def _serve_and_ask(backend, conf, cases, workdir):
+    """Run the backend's daemon on conf inside the namespace, send the cases, stop it; return (results, log)."""
+    cmd, env, ready = _daemon(backend, conf, workdir)
+    cases = [dict(c, src_mac=NS_MACS["cl0"], server_mac=NS_MACS["br0"], server_ip="192.168.100.1")
+             if c.get("relay") else c for c in cases]
+    if backend == "dnsmasq":
+        # dnsmasq pings a pool address before its first offer and waits 3 s for an echo: the
+        # first DISCOVER of a client that leases (a boot-stage form, an unknown client) is
+        # answered after 3 s. Firmware retries; the test waits a little longer instead.
+        cases = [dict(c, timeout=5.0) if "timeout" not in c else c for c in cases]
+    log_path = workdir / "daemon.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(["ip", "netns", "exec", NS, DHCPD, "-4", "-f", "-d", "-cf", str(conf),
-                                 "-lf", str(leases), "-pf", str(workdir / "dhcpd.pid"), "br0", "br1"],
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(["ip", "netns", "exec", NS] + cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 15
-        while "Server starting service" not in log_path.read_text():
+        while ready not in log_path.read_text():
             assert proc.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
@@ -227,18 +289,43 @@ def _serve_and_ask(conf, cases, workdir):
             proc.wait()
 
 
-@pytest.fixture(scope="module")
-def answers_deny(rendered, netns, tmp_path_factory):
-    return _serve_and_ask(rendered / "debian-deny" / "dhcpd.conf", CASES_DENY, tmp_path_factory.mktemp("deny"))
+def _answers(backend, variant, rendered, tmp_path_factory):
+    index, cases = {"deny": (0, CASES_DENY), "open": (1, CASES_OPEN)}[variant]
+    results, log = _serve_and_ask(backend, rendered / CONFIGS[backend][index], cases,
+                                  tmp_path_factory.mktemp("%s-%s" % (variant, backend)))
+    return backend, results, log
 
 
-@pytest.fixture(scope="module")
-def answers_open(rendered, netns, tmp_path_factory):
-    return _serve_and_ask(rendered / "redhat-open-sb" / "dhcpd.conf", CASES_OPEN, tmp_path_factory.mktemp("open"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def answers_deny(request, rendered, netns, tmp_path_factory):
+    return _answers(request.param, "deny", rendered, tmp_path_factory)
 
 
-def _check(case, want, got, log):
-    where = "%s: %s\n--- dhcpd log ---\n%s" % (case["id"], json.dumps(got), log[-4000:])
+@pytest.fixture(scope="module", params=BACKENDS)
+def answers_open(request, rendered, netns, tmp_path_factory):
+    return _answers(request.param, "open", rendered, tmp_path_factory)
+
+
+# Cases whose client-id is a boot-stage form (FlexBoot, iPXE) of a fabric port.
+BOOT_STAGE_CASES = ("flexboot-", "ipxe-", "opa-flexboot-", "opa-ipxe-", "relay-flexboot-", "relay-ipxe-")
+
+
+def _expect(backend, cid, want):
+    """The ISC answer, or what Kea and dnsmasq are documented to answer instead."""
+    want = dict(want)
+    if backend == "isc" or want["ip"] is None:
+        return want
+    if cid.startswith(BOOT_STAGE_CASES):
+        want["ip"] = "dynamic"          # the boot pool; only the htype32 form holds the port's address
+    if cid == "included-host-arch7":
+        want["ip"] = None               # dhcp_server_include_files is ISC syntax: unknown to the others
+    if "lease_time" in want:
+        want["lease_time"] = 3600       # the subnet snippet is ISC syntax: dhcp_server_default_lease_time
+    return want
+
+
+def _check(case, want, got, log, backend="isc"):
+    where = "%s: %s\n--- daemon log ---\n%s" % (case["id"], json.dumps(got), log[-4000:])
     if want["ip"] is None:
         assert got["offer"] is None, where
         return
@@ -255,7 +342,16 @@ def _check(case, want, got, log):
         assert reply["file"] == want["file"], where
         # dhcpd answers in the client's own hardware terms (broadcast, since the flag is set).
         assert (reply["htype"], reply["hlen"]) == (case["htype"], case["hlen"]), where
-        assert reply["eth_dst"] == "ff:ff:ff:ff:ff:ff", where
+        if case.get("relay"):
+            # Back to the relay agent, unicast, giaddr kept.
+            assert reply["ip_dst"] == case["relay"] and reply["giaddr"] == case["relay"], where
+            assert reply["eth_dst"] == NS_MACS["cl0"], where
+        elif backend == "kea":
+            # Kea answers a broadcast-flag request with an IP broadcast in an Ethernet frame to
+            # the requester's own source MAC (the frame's, not chaddr: right for a relay's frames too).
+            assert reply["eth_dst"] == case["src_mac"], where
+        else:
+            assert reply["eth_dst"] == "ff:ff:ff:ff:ff:ff", where
         vendor = reply["options"].get("vendor_class_id")
         if want.get("http"):
             assert vendor == "HTTPClient", where
@@ -268,21 +364,33 @@ def _check(case, want, got, log):
 
 @pytest.mark.parametrize("case", CASES_DENY, ids=[c["id"] for c in CASES_DENY])
 def test_deny_unknown_clients_config(case, answers_deny):
-    results, log = answers_deny
-    _check(case, EXPECT_DENY[case["id"]], results[case["id"]], log)
+    backend, results, log = answers_deny
+    _check(case, _expect(backend, case["id"], EXPECT_DENY[case["id"]]), results[case["id"]], log, backend)
 
 
 @pytest.mark.parametrize("case", CASES_OPEN, ids=[c["id"] for c in CASES_OPEN])
 def test_open_secure_boot_config(case, answers_open):
-    results, log = answers_open
-    _check(case, EXPECT_OPEN[case["id"]], results[case["id"]], log)
+    backend, results, log = answers_open
+    _check(case, _expect(backend, case["id"], EXPECT_OPEN[case["id"]]), results[case["id"]], log, backend)
 
 
 def test_every_form_of_a_port_got_one_address(answers_deny):
-    results = answers_deny[0]
-    node001 = set(results[c]["ack"]["yiaddr"] for c in results
-                  if c.split("-")[0] in ("flexboot", "rfc4390", "dhclient", "ipxe") and results[c]["ack"])
-    assert node001 == {"192.168.100.11"}
+    """ISC: every form of node001's port gets 192.168.100.11. Kea and dnsmasq: the htype32 form
+    (RFC 4390 firmware, dhclient) gets it, FlexBoot and iPXE each get one boot-pool address."""
+    backend, results, _log = answers_deny
+    by_form = {}
+    for c in results:
+        if c.split("-")[0] in ("flexboot", "rfc4390", "dhclient", "ipxe") and results[c]["ack"]:
+            by_form.setdefault(c.split("-")[0], set()).add(results[c]["ack"]["yiaddr"])
+    assert sorted(by_form) == ["dhclient", "flexboot", "ipxe", "rfc4390"], by_form
+    if backend == "isc":
+        assert set.union(*by_form.values()) == {"192.168.100.11"}, by_form
+        return
+    assert by_form["rfc4390"] == by_form["dhclient"] == {"192.168.100.11"}, by_form
+    for form in ("flexboot", "ipxe"):
+        assert len(by_form[form]) == 1, by_form       # the same lease for every architecture it boots
+        assert 200 <= int(next(iter(by_form[form])).rsplit(".", 1)[1]) <= 230, by_form
+    assert by_form["flexboot"] != by_form["ipxe"], by_form
 
 
 def test_rendered_files(rendered):
@@ -307,3 +415,29 @@ def test_redhat_rendering_passes_dhcpd(rendered):
     dropin = (rendered / "redhat-open-sb" / "dhcpd.service.d" / "fabric-boot.conf").read_text()
     assert "[Service]\nExecStart=\nExecStart=/usr/sbin/dhcpd -f -cf %s -user dhcpd -group dhcpd --no-pid ib0\n" % conf \
         in dropin, dropin
+
+
+def test_kea_and_dnsmasq_renderings_pass_their_daemons_checks(rendered):
+    """The files the role wrote pass kea-dhcp4 -t and dnsmasq --test (the role's validate: ran them
+    too); one broken value in each makes the same check fail, so the check is a real one."""
+    for variant in CONFIGS["kea"]:
+        conf = rendered / variant
+        ok = subprocess.run([KEA, "-t", str(conf)], capture_output=True, text=True, check=False)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        data = json.loads(conf.read_text())["Dhcp4"]
+        ids = [r.get("client-id") or r.get("hw-address") for s in data["subnet4"] for r in s["reservations"]]
+        assert "ff:00:00:00:00:00:02:00:00:02:c9:00:00:02:c9:03:00:0c:78:11" in ids and "52:54:00:12:34:56" in ids
+        broken = conf.with_name("broken.json")
+        broken.write_text(conf.read_text().replace('"192.168.100.0/24"', '"192.168.100.0/33"'))
+        bad = subprocess.run([KEA, "-t", str(broken)], capture_output=True, text=True, check=False)
+        assert bad.returncode != 0, bad.stdout
+    for variant in CONFIGS["dnsmasq"]:
+        conf = rendered / variant
+        ok = subprocess.run([DNSMASQ, "--test", "--conf-file=%s" % conf], capture_output=True, text=True, check=False)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert "dhcp-host=id:20:00:02:c9:03:00:0c:78:11,192.168.100.11,node001\n" in conf.read_text()
+        broken = conf.with_name("broken.conf")
+        broken.write_text(conf.read_text() + "dhcp-option=tag:x,option:router,not-an-ip\n")
+        bad = subprocess.run([DNSMASQ, "--test", "--conf-file=%s" % broken], capture_output=True, text=True,
+                             check=False)
+        assert bad.returncode != 0, bad.stdout + bad.stderr

@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fabric.boot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The DHCP intent and its rendering for one daemon: thin wrappers over module_utils/dhcp."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.fabric.boot.plugins.module_utils.dhcp import backend as dhcp_backend_mod
+from ansible_collections.fabric.boot.plugins.module_utils.dhcp import intent as dhcp_intent
+from ansible_collections.fabric.boot.plugins.module_utils.dhcp import render as dhcp_render
+
+
+def dhcp_intent_filter(reservations, networks, settings=None):
+    try:
+        return dhcp_intent.build(networks, reservations, settings)
+    except (dhcp_intent.IntentError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError("fabric.boot.dhcp_intent: %s" % exc)
+
+
+def dhcp_config(intent, backend="isc", interfaces=None, lease_file=None):
+    try:
+        return dhcp_render.render(intent, backend, interfaces or None, lease_file or None)
+    except (dhcp_intent.IntentError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError("fabric.boot.dhcp_config(%s): %s" % (backend, exc))
+
+
+def dhcp_backend(intent, requested="auto", os_family=None, major_version=None):
+    try:
+        backend, reason = dhcp_backend_mod.choose(requested, os_family, major_version, intent)
+    except (dhcp_intent.IntentError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError("fabric.boot.dhcp_backend: %s" % exc)
+    return {"backend": backend, "reason": reason}
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"dhcp_intent": dhcp_intent_filter, "dhcp_config": dhcp_config, "dhcp_backend": dhcp_backend}
