@@ -297,7 +297,7 @@ def _sh(cmd, check=True):
 def test_redhat_layout_serves_in_netns(tmp_path):
     """The RedHat rendering, installed into the RedHat-like layout, run by apache2 inside
     a namespace we create: Listen only on the boot server address, 200 from the
-    provisioning network, 403 from outside it, both aliases."""
+    provisioning network, 403 from outside it, both aliases; the document root denied."""
     pub = tempfile.mkdtemp(prefix="fabric-rh-serve.")   # readable by apache's user (nobody)
     os.chmod(pub, 0o755)
     try:
@@ -337,6 +337,11 @@ def test_redhat_layout_serves_in_netns(tmp_path):
                 time.sleep(0.2)
             assert _sh(curl + "http://192.168.100.1/netinstall/ISO/T/.treeinfo").stdout == "200"
             assert _sh(curl + "http://192.168.100.1/boot/uefi/grub.cfg").stdout == "200"
+            # The main server's DocumentRoot /var/www/html (this host has apache2's index.html
+            # there) is denied: http_server_default_site is false. 200 before issue 10.
+            assert os.path.exists("/var/www/html/index.html")
+            assert _sh(curl + "http://192.168.100.1/").stdout == "403"
+            assert _sh(curl + "http://192.168.100.1/index.html").stdout == "403"
             outside = curl + "--interface 10.99.0.1 "
             assert _sh(outside + "http://192.168.100.1/netinstall/ISO/T/.treeinfo").stdout == "403"
             assert _sh(outside + "http://192.168.100.1/boot/uefi/grub.cfg").stdout == "403"
