@@ -260,3 +260,38 @@ def test_validators_reject_what_the_readers_reject(tree, tmp_path):
     assert r.returncode != 0 and "Type=oneshot" in r.stderr, r.stderr
     assert not [d for d in os.listdir("/tmp") if d.startswith("tmp.") and os.path.isdir("/tmp/" + d)
                 and os.path.exists("/tmp/%s/fabric-client-soft-roce.service" % d)]
+
+
+def test_removed_interface_loses_its_profile_and_only_that(tree):
+    """An interface dropped from the inventory loses its keyfile on the next run; a keyfile this
+    role did not write (a hand-written one, another host's) stays."""
+    import yaml
+    with open(PLAYBOOK) as f:
+        interfaces = yaml.safe_load(f)[0]["vars"]["fabric_interfaces"]
+    extra = dict(interfaces[2], name="ib3", type="infiniband", port_guid="0x0002c903000c7899",
+                 ipv4="192.168.100.19")
+    extra.pop("mac", None)
+    first = play(tree, extra={"fabric_interfaces": interfaces + [extra]})
+    assert first.returncode == 0, first.stdout[-4000:]
+    conn = tree / CONNECTIONS
+    assert (conn / "ib3.nmconnection").exists()
+    foreign = conn / "site-storage.nmconnection"
+    foreign.write_text("[connection]\nid=site-storage\nuuid=6b1c8a52-0a53-4f43-9d2b-3f6b0c3a1e11\ntype=ethernet\n")
+    other_host = conn / "ib7.nmconnection"   # our format, but node002's uuid
+    other_host.write_text("[connection]\nid=ib7\nuuid=%s\ntype=infiniband\n" % subprocess.run(
+        ["python3", "-c", "import uuid; print(uuid.uuid5(uuid.UUID('%s'), 'node002/ib7'))"
+         % _namespace()], capture_output=True, text=True, check=True).stdout.strip())
+    for path in (foreign, other_host):
+        os.chmod(str(path), 0o600)
+    second = play(tree)
+    assert second.returncode == 0, second.stdout[-4000:]
+    assert not (conn / "ib3.nmconnection").exists()
+    assert sorted(os.listdir(str(conn))) == sorted(PROFILES + ["site-storage.nmconnection", "ib7.nmconnection"])
+    third = play(tree)
+    assert third.returncode == 0 and recap(third)["changed"] == 0, third.stdout[-4000:]
+
+
+def _namespace():
+    import yaml
+    with open(os.path.join(ROOT, "roles/fabric_client/vars/main.yml")) as f:
+        return yaml.safe_load(f)["__fabric_client_uuid_namespace"]
