@@ -64,6 +64,9 @@ _SERIAL = re.compile(r"^ttyS(\d+)(?:,(\d+))?")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^nfs:|^hd:|^cdrom", re.IGNORECASE)
 
 
+# x86 boot protocol cmdline_size: the bytes of the command line Linux keeps.
+MAX_KERNEL_CMDLINE = 2047
+
 class BootMenuError(ValueError):
     """Inconsistent boot data (unknown image, duplicate file name, unusable argument)."""
 
@@ -276,6 +279,12 @@ def _entry(name, images, interface, server, opts):
         raise BootMenuError("boot image %r: %s" % (name, exc))
     kernel = _image_paths(image["kernel"], server, opts)
     initrd = _image_paths(image["initrd"], server, opts)
+    # pxelinux appends " initrd=<path>"; x86 Linux keeps the first 2047 bytes of the command
+    # line and drops the rest without a word (and pxelinux cuts config lines at 4095).
+    length = len(" ".join(args + ["initrd=" + initrd["pxelinux"]]))
+    if length > MAX_KERNEL_CMDLINE:
+        raise BootMenuError("boot image %r: the kernel command line would be %d bytes; Linux keeps %d "
+                            "(shorten kernel_args)" % (name, length, MAX_KERNEL_CMDLINE))
     return {
         "id": name,
         "label": re.sub(r"[^A-Za-z0-9_.-]", "_", name),

@@ -98,12 +98,30 @@ def test_install_img_body_matches(host):
 
 
 @pytest.mark.parametrize("path", ["images/pxeboot/vmlinuz", "images/pxeboot/initrd.img", "EFI/BOOT/grubx64.efi"])
-def test_tree_copied_with_web_owner(host, path):
+def test_tree_root_owned_and_read_only_to_web_user(host, path):
     f = host.file("%s/%s" % (TREE, path))
     assert f.is_file
-    assert f.user == "www-data" and f.group == "www-data"
+    assert f.user == "root" and f.group == "root"       # was www-data before issue 10
     assert f.mode & 0o444 == 0o444 and not f.mode & 0o022
+    # The web server user can read it and cannot change it.
+    assert host.run("runuser -u www-data -- test -r %s", f.path).rc == 0
+    assert host.run("runuser -u www-data -- test -w %s", f.path).rc != 0
+    assert host.run("runuser -u www-data -- touch %s/new-file", TREE).rc != 0
     assert status("%s/netinstall/ISO/FBTEST/%s" % (BASE, path), method="-I") == 200
+
+
+def test_no_file_in_tree_owned_by_web_user(host):
+    assert host.run("find %s -user www-data -o -group www-data", TREE).stdout == ""
+
+
+def test_default_site_not_served(host):
+    """Debian's 000-default site is disabled and /var/www/html is denied; the netinstall tree
+    below it is still served (http_server_default_site: false)."""
+    assert not host.file("/etc/apache2/sites-enabled/000-default.conf").exists
+    assert host.file("/var/www/html/index.html").exists     # the package's page is still there
+    assert status(BASE + "/") == 403                        # 200 "It works" before issue 10
+    assert status(BASE + "/index.html") == 403
+    assert status(BASE + "/netinstall/ISO/FBTEST/.treeinfo") == 200
 
 
 def test_stamp_records_iso_checksum(host):

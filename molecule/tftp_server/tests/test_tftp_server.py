@@ -6,6 +6,8 @@ import testinfra
 
 NETNS = "fbtftp"
 SERVER = "192.168.100.2"
+OTHER = "10.99.0.2"      # on pxe0 too, but no network's boot_server: must not answer TFTP
+UNBOUND = "10.98.0.2"    # fabric1's boot_server, on no interface: bound anyway (FreeBind)
 ROOT = "/var/lib/tftpboot"
 LOCAL = testinfra.get_host("local://")
 
@@ -32,13 +34,18 @@ def test_units_are_ours_and_verify(host):
     assert r.rc == 0, r.stderr
 
 
-def test_socket_is_the_only_listener_on_69(host):
-    assert host.service("tftp.socket").is_enabled
-    assert host.run("systemctl is-active tftp.socket").stdout.strip() == "active"
-    assert host.socket("udp://%s:69" % SERVER).is_listening
+def test_one_pair_per_boot_server_address(host):
+    """fabric0's address on tftp.socket, fabric1's on tftp-2.socket; nothing else on port 69."""
+    second = host.file("/etc/systemd/system/tftp-2.socket").content_string
+    assert "ListenDatagram=%s:69" % UNBOUND in second and "FreeBind=true" in second
+    assert "Requires=tftp-2.socket" in host.file("/etc/systemd/system/tftp-2.service").content_string
+    for unit in ("tftp.socket", "tftp-2.socket"):
+        assert host.service(unit).is_enabled
+        assert host.run("systemctl is-active %s" % unit).stdout.strip() == "active"
     out = host.run("ss -Hulnp 'sport = :69'").stdout.strip().splitlines()
-    assert len(out) == 1, out
-    assert "systemd" in out[0], out  # held by PID 1 for the socket unit
+    local = sorted(line.split()[3] for line in out)
+    assert local == sorted(["%s:69" % SERVER, "%s:69" % UNBOUND]), out
+    assert all("systemd" in line for line in out), out  # held by PID 1 for the socket units
 
 
 def test_distro_daemon_masked(host):
@@ -55,36 +62,34 @@ def test_layout(host, d):
     assert f.user == "root"
 
 
-def test_private_file_was_made_world_readable(host):
-    assert host.file(ROOT + "/uefi/hello.txt").mode & 0o004
+def test_private_file_stays_private(host):
+    """The role no longer chmods the tree: what prepare.yml made 0600 is still 0600."""
+    assert host.file(ROOT + "/uefi/hello.txt").mode == 0o600
+
+
+def test_private_file_is_refused(tmp_path):
+    out = tmp_path / "hello.txt"
+    r = netns("tftp -m binary %s -c get /uefi/hello.txt %s" % (SERVER, out))
+    # in.tftpd answers with a TFTP error packet ("Error code 0: Permission denied"), not the file.
+    assert "Permission denied" in r.stdout + r.stderr, r
+    assert not out.exists() or out.read_text() == "", r
 
 
 def test_tftp_get_from_netns():
-    r = netns("curl -sS --max-time 10 tftp://%s/uefi/hello.txt" % SERVER)
+    r = netns("curl -sS --max-time 10 tftp://%s/uefi/public.txt" % SERVER)
     assert r.rc == 0, r
     assert r.stdout == "fabric.boot tftp test\n"
 
 
 def test_tftp_get_with_tftp_hpa_client(tmp_path):
-    out = tmp_path / "hello.txt"
-    r = netns("tftp -m binary %s -c get /uefi/hello.txt %s" % (SERVER, out))
+    out = tmp_path / "public.txt"
+    r = netns("tftp -m binary %s -c get /uefi/public.txt %s" % (SERVER, out))
     assert out.read_text() == "fabric.boot tftp test\n", r
 
 
-def test_tftp_get_outside_root_fails():
-    r = netns("curl -sS --max-time 10 -o /dev/null tftp://%s/etc/passwd" % SERVER)
-    assert r.rc == 68, r  # CURLE_TFTP_NOTFOUND: /etc/passwd does not exist inside the chroot
-
-
-def test_tftp_put_refused(host, tmp_path):
-    """incoming/ is mode 1777 (prepare.yml): the refusal must come from in.tftpd (no -c)."""
-    assert host.file(ROOT + "/incoming").mode == 0o1777
-    name = "put-%s.txt" % uuid.uuid4().hex[:8]
-    src = tmp_path / name
-    src.write_text("should not land\n")
-    r = netns("curl -v --max-time 10 -T %s tftp://%s/incoming/%s" % (src, SERVER, name))
-    # The server answered with a TFTP error packet (68 not found / 69 access violation),
-    # not a timeout (28) or an unreachable port.
-    assert r.rc in (68, 69), r
-    assert "TFTP error" in r.stderr, r.stderr
-    assert not host.file("%s/incoming/%s" % (ROOT, name)).exists
+def test_no_tftp_on_other_addresses(host):
+    """10.99.0.2 is the instance's too, but no boot address: no answer (old default: served)."""
+    assert "inet %s/24" % OTHER in host.check_output("ip -4 addr show pxe0")
+    r = netns("curl -sS --max-time 6 tftp://%s/uefi/public.txt" % OTHER)
+    assert r.rc not in (0, 68, 69), r  # neither the file nor a TFTP error packet: nothing listens
+    assert "fabric.boot tftp test" not in r.stdout

@@ -165,3 +165,133 @@ def test_missing_root_is_refused(tmp_path):
     r = play(tmp_path / "nope")
     assert r.returncode != 0
     assert "must be an absolute path to an existing image tree" in r.stdout
+
+
+def _old_nmcli(tmp_path):
+    """A stand-in for nmcli of NetworkManager < 1.40: the real nmcli, except that it refuses
+    --offline the way older nmcli refuses an unknown option (exit 2)."""
+    bindir = tmp_path / "old-nm-bin"
+    bindir.mkdir()
+    fake = bindir / "nmcli"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = --offline ] && '
+                    '{ echo "Error: Option \'--offline\' is unknown, try \'nmcli -help\'." >&2; exit 2; }; done\n'
+                    'exec %s "$@"\n' % shutil.which("nmcli"))
+    fake.chmod(0o755)
+    return str(bindir)
+
+
+def play_env(tree, env_path, extra=None):
+    cmd = ["ansible-playbook", PLAYBOOK, "-e", "fabric_client_root=%s" % tree]
+    if extra:
+        cmd += ["-e", json.dumps(extra)]
+    env = _env()
+    env["PATH"] = env_path + os.pathsep + env["PATH"]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_networkmanager_older_than_1_40_stops_the_run(tree, tmp_path):
+    """Default fabric_client_nm_validate (true): no unchecked profile is written (before issue 10
+    the check was skipped silently and the profiles written)."""
+    r = play_env(tree, _old_nmcli(tmp_path))
+    assert r.returncode != 0
+    assert "NetworkManager 1.40 or later is needed" in r.stdout, r.stdout[-3000:]
+    assert "Option '--offline' is unknown" in r.stdout
+    assert not (tree / CONNECTIONS).exists() or os.listdir(str(tree / CONNECTIONS)) == []
+
+
+def test_networkmanager_older_than_1_40_auto_warns(tree, tmp_path):
+    r = play_env(tree, _old_nmcli(tmp_path), extra={"fabric_client_nm_validate": "auto"})
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "WARNING: fabric_client on localhost: `nmcli --offline` does not work here" in r.stdout
+    assert "written WITHOUT being checked" in r.stdout
+    assert sorted(os.listdir(str(tree / CONNECTIONS))) == sorted(PROFILES)
+
+
+def test_soft_roce_unit_verified_and_written(tree):
+    r = play(tree, extra={"fabric_client_soft_roce": [{"name": "rxe0", "netdev": "eth0"}]})
+    assert r.returncode == 0, r.stdout[-3000:]
+    unit = (tree / "etc/systemd/system/fabric-client-soft-roce.service").read_text()
+    assert "rdma link add rxe0 type rxe netdev eth0" in unit
+
+
+def _validators():
+    import yaml
+    with open(os.path.join(ROOT, "roles/fabric_client/vars/main.yml")) as f:
+        return yaml.safe_load(f)
+
+
+def _validate(cmd, candidate):
+    """Run a validate: command as Ansible does: split like a shell, %s = the candidate, no shell."""
+    import shlex
+    argv = [a.replace("%s", str(candidate)) for a in shlex.split(cmd)]
+    return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+def test_validators_reject_what_the_readers_reject(tree, tmp_path):
+    """The validate: commands of the module files and the Soft-RoCE unit fail on a candidate the
+    reading program rejects and pass the role's own rendering."""
+    v = _validators()
+    kernel = os.listdir(str(tree / "lib" / "modules"))[0]
+    args = " %s %%s %s" % (tree, kernel)
+    good = tmp_path / "good.conf"
+    good.write_text("# comment\n; comment\nib_ipoib\nmlx5_ib\n\nrdma-ucm\n")
+    assert _validate(v["__fabric_client_modlist_validator"] + args, good).returncode == 0
+    bad = tmp_path / "bad.conf"
+    bad.write_text("ib_ipoib\nno_such_fabric_mod\n")
+    r = _validate(v["__fabric_client_modlist_validator"] + args, bad)
+    assert r.returncode != 0 and "no_such_fabric_mod" in r.stderr, r.stderr
+    opts = tmp_path / "opts.conf"
+    opts.write_text("options ib_ipoib send_queue_size=256\n")
+    assert _validate(v["__fabric_client_modprobe_validator"] + args, opts).returncode == 0
+    opts.write_text("options ib_ipoib send_queue_size=256\nsend_queue_size=512\n")   # a stray line
+    r = _validate(v["__fabric_client_modprobe_validator"] + args, opts)
+    assert r.returncode != 0 and "ignoring bad line" in r.stderr, r.stderr
+    opts.write_text("options no_such_fabric_mod x=1\n")
+    r = _validate(v["__fabric_client_modprobe_validator"] + args, opts)
+    assert r.returncode != 0 and "no_such_fabric_mod" in r.stderr, r.stderr
+    unit = tmp_path / "unit"
+    good_unit = ("[Unit]\nDescription=t\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+                 "ExecStart=modprobe rdma_rxe\nExecStart=/bin/sh -c 'true'\n[Install]\nWantedBy=multi-user.target\n")
+    unit.write_text(good_unit)
+    r = _validate(v["__fabric_client_unit_validator"], unit)
+    assert r.returncode == 0, r.stderr
+    unit.write_text(good_unit.replace("Type=oneshot", "Type=oneshoot"))   # two ExecStart= need oneshot
+    r = _validate(v["__fabric_client_unit_validator"], unit)
+    assert r.returncode != 0 and "Type=oneshot" in r.stderr, r.stderr
+    assert not [d for d in os.listdir("/tmp") if d.startswith("tmp.") and os.path.isdir("/tmp/" + d)
+                and os.path.exists("/tmp/%s/fabric-client-soft-roce.service" % d)]
+
+
+def test_removed_interface_loses_its_profile_and_only_that(tree):
+    """An interface dropped from the inventory loses its keyfile on the next run; a keyfile this
+    role did not write (a hand-written one, another host's) stays."""
+    import yaml
+    with open(PLAYBOOK) as f:
+        interfaces = yaml.safe_load(f)[0]["vars"]["fabric_interfaces"]
+    extra = dict(interfaces[2], name="ib3", type="infiniband", port_guid="0x0002c903000c7899",
+                 ipv4="192.168.100.19")
+    extra.pop("mac", None)
+    first = play(tree, extra={"fabric_interfaces": interfaces + [extra]})
+    assert first.returncode == 0, first.stdout[-4000:]
+    conn = tree / CONNECTIONS
+    assert (conn / "ib3.nmconnection").exists()
+    foreign = conn / "site-storage.nmconnection"
+    foreign.write_text("[connection]\nid=site-storage\nuuid=6b1c8a52-0a53-4f43-9d2b-3f6b0c3a1e11\ntype=ethernet\n")
+    other_host = conn / "ib7.nmconnection"   # our format, but node002's uuid
+    other_host.write_text("[connection]\nid=ib7\nuuid=%s\ntype=infiniband\n" % subprocess.run(
+        ["python3", "-c", "import uuid; print(uuid.uuid5(uuid.UUID('%s'), 'node002/ib7'))"
+         % _namespace()], capture_output=True, text=True, check=True).stdout.strip())
+    for path in (foreign, other_host):
+        os.chmod(str(path), 0o600)
+    second = play(tree)
+    assert second.returncode == 0, second.stdout[-4000:]
+    assert not (conn / "ib3.nmconnection").exists()
+    assert sorted(os.listdir(str(conn))) == sorted(PROFILES + ["site-storage.nmconnection", "ib7.nmconnection"])
+    third = play(tree)
+    assert third.returncode == 0 and recap(third)["changed"] == 0, third.stdout[-4000:]
+
+
+def _namespace():
+    import yaml
+    with open(os.path.join(ROOT, "roles/fabric_client/vars/main.yml")) as f:
+        return yaml.safe_load(f)["__fabric_client_uuid_namespace"]

@@ -39,15 +39,14 @@ def _make_iso(tmp_path, name, payload):
     return tree, iso
 
 
-def _run(tmp_path, method, tool, iso, preflight=False):
+def _run(tmp_path, method, tool, iso, preflight=False, owner=("nobody", "nogroup")):
     play = [{
         "hosts": "localhost", "connection": "local", "gather_facts": False,
         "vars": {
             "http_server_root": str(tmp_path / "netinstall"),
             "http_server_state_dir": str(tmp_path / "state"),
             "http_server_iso_extract_tool": tool,
-            "http_server_tree_owner": "nobody",
-            "http_server_tree_group": "nogroup",
+            **({"http_server_tree_owner": owner[0], "http_server_tree_group": owner[1]} if owner else {}),
             **({} if preflight else {"__http_server_iso_method": method}),
             "ansible_python_interpreter": sys.executable,
         },
@@ -108,6 +107,33 @@ def test_extract_idempotent_and_replaced_by_new_iso(tmp_path, tool):
     assert failed == 0 and changed > 0, r.stdout
     _same_tree(tree_b, dest)
     assert (tmp_path / "state" / "T1.stamp").read_text() != stamp
+
+
+def test_default_owner_is_root_and_foreign_owners_are_fixed(tmp_path):
+    """Default: root-owned trees (the web server user only reads them). A file chowned away
+    (e.g. by an older run that used the web server user) is given back to root on the next
+    run, without copying the tree again."""
+    _tree, iso = _make_iso(tmp_path, "A", os.urandom(100000))
+    r, changed, failed = _run(tmp_path, "extract", "xorriso", iso, owner=None)
+    assert failed == 0 and changed > 0, r.stdout
+    dest = tmp_path / "netinstall" / "ISO" / "T1"
+    img = dest / "images" / "install.img"
+    for path in (dest, dest / "images", img):
+        st = os.stat(str(path))
+        assert (st.st_uid, st.st_gid) == (0, 0), (path, st.st_uid, st.st_gid)
+        assert not st.st_mode & 0o022, (path, oct(st.st_mode))
+    os.chown(str(img), 65534, 65534)
+    os.chown(str(dest / "EFI"), 65534, 65534)
+    mtime = os.stat(str(img)).st_mtime_ns
+    r, changed, failed = _run(tmp_path, "extract", "xorriso", iso, owner=None)
+    assert failed == 0 and changed == 1, r.stdout
+    assert re.search(r"Keep the owner and group of the tree T1\] \**\nchanged: \[localhost\]", r.stdout), r.stdout
+    for path in (img, dest / "EFI"):
+        st = os.stat(str(path))
+        assert (st.st_uid, st.st_gid) == (0, 0), path
+    assert os.stat(str(img)).st_mtime_ns == mtime      # not copied again
+    r, changed, failed = _run(tmp_path, "extract", "xorriso", iso, owner=None)
+    assert failed == 0 and changed == 0, r.stdout
 
 
 def test_mount_method(tmp_path):

@@ -39,7 +39,7 @@ FACTS = {"all_ipv4_addresses": ["192.168.100.1", "172.16.5.9"], "os_family": Non
 CASES = {
     "RedHat-default": ("RedHat", {}),
     "RedHat-bound-upload": ("RedHat", {
-        "tftp_server_listen_address": "192.168.100.1",
+        "tftp_server_listen_addresses": ["10.20.0.1"],
         "tftp_server_allow_upload": True,
         "tftp_server_extra_args": ["--blocksize", "1468"],
         "fabric_tftp_root": "/srv/tftp",
@@ -47,6 +47,7 @@ CASES = {
         "http_server_allow_from": ["all"],
     }),
     "Debian-default": ("Debian", {}),
+    "Debian-listen-any": ("Debian", {"tftp_server_listen_any": True}),
 }
 
 
@@ -86,6 +87,9 @@ def _render(tmp_path, family, extra):
                 "mode": "0644",
             },
             "loop": [[r, os.path.join(ROOT, "roles", r, "templates", n)] for r, n in _templates()],
+            # The first socket/service pair, as tasks/units.yml renders it.
+            "vars": {"__tftp_server_pair": "{{ __tftp_server_pair_names[0] }}",
+                     "__tftp_server_address": "{{ __tftp_server_addresses[0] }}"},
         }],
     }]
     pb = tmp_path / "render.yml"
@@ -195,11 +199,13 @@ def test_units_verify(tmp_path, rendered_case, case):
     assert execl.startswith("ExecStart=%s " % fv["__tftp_server_daemon"])
     assert execl.endswith(" " + extra.get("fabric_tftp_root", "/var/lib/tftpboot"))
     assert (" -c " in execl) == bool(extra.get("tftp_server_allow_upload")), execl
-    if extra.get("tftp_server_listen_address"):
-        assert "ListenDatagram=%s:69\n" % extra["tftp_server_listen_address"] in sock
-        assert "FreeBind=true" in sock
+    if extra.get("tftp_server_listen_any"):
+        assert "ListenDatagram=69\n" in sock and "FreeBind" not in sock
     else:
-        assert "ListenDatagram=69\n" in sock
+        # Default: the first network's boot_server (not every address, as before issue 10).
+        first = extra.get("tftp_server_listen_addresses", [NETWORKS["fabric0"]["boot_server"]])[0]
+        assert "ListenDatagram=%s:69\n" % first in sock
+        assert "FreeBind=true" in sock
     if fv["__tftp_server_distro_units"]:
         assert "Conflicts=%s" % " ".join(fv["__tftp_server_distro_units"]) in sock
     else:
@@ -291,7 +297,7 @@ def _sh(cmd, check=True):
 def test_redhat_layout_serves_in_netns(tmp_path):
     """The RedHat rendering, installed into the RedHat-like layout, run by apache2 inside
     a namespace we create: Listen only on the boot server address, 200 from the
-    provisioning network, 403 from outside it, both aliases."""
+    provisioning network, 403 from outside it, both aliases; the document root denied."""
     pub = tempfile.mkdtemp(prefix="fabric-rh-serve.")   # readable by apache's user (nobody)
     os.chmod(pub, 0o755)
     try:
@@ -331,6 +337,11 @@ def test_redhat_layout_serves_in_netns(tmp_path):
                 time.sleep(0.2)
             assert _sh(curl + "http://192.168.100.1/netinstall/ISO/T/.treeinfo").stdout == "200"
             assert _sh(curl + "http://192.168.100.1/boot/uefi/grub.cfg").stdout == "200"
+            # The main server's DocumentRoot /var/www/html (this host has apache2's index.html
+            # there) is denied: http_server_default_site is false. 200 before issue 10.
+            assert os.path.exists("/var/www/html/index.html")
+            assert _sh(curl + "http://192.168.100.1/").stdout == "403"
+            assert _sh(curl + "http://192.168.100.1/index.html").stdout == "403"
             outside = curl + "--interface 10.99.0.1 "
             assert _sh(outside + "http://192.168.100.1/netinstall/ISO/T/.treeinfo").stdout == "403"
             assert _sh(outside + "http://192.168.100.1/boot/uefi/grub.cfg").stdout == "403"
