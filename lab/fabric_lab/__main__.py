@@ -128,7 +128,7 @@ def main(argv=None):
     started = time.time()
     capture = ra = None
     boots = []
-    results = {"paths": [], "site": {}}
+    results = {"paths": [], "site": {}, "workdir": workdir}
     ok = False
     try:
         setup(args, workdir, plan, results)
