@@ -110,11 +110,13 @@ def measure(args):
     load_before = os.getloadavg()
     setup_args = ["--keep", "--paths", names[0]] + (["--initrd", args.initrd] if args.initrd else [])
     t0 = time.time()
-    setup = lab(*setup_args)
-    if not setup.get("site", {}).get("run", {}).get("rc") == 0:
-        lab("down")
-        raise SystemExit("lab set-up failed: %s" % json.dumps(setup.get("site")))
-    variant = {"date": started, "runs": args.runs, "setup_seconds": time.time() - t0, "boots": {},
+    if not args.reuse:
+        setup = lab(*setup_args)
+        if not setup.get("site", {}).get("run", {}).get("rc") == 0:
+            lab("down")
+            raise SystemExit("lab set-up failed: %s" % json.dumps(setup.get("site")))
+    variant = {"date": started, "runs": args.runs, "setup_seconds": None if args.reuse else time.time() - t0,
+               "boots": {},
                "load_before": load_before, "note": args.note}
     try:
         images = ["images/lab/vmlinuz", "images/lab/initrd.img"]
@@ -134,16 +136,25 @@ def measure(args):
                 pcap = os.path.join(res.get("workdir", ""), "br0.pcap")
                 if os.path.exists(pcap):
                     options.update((n,) + o for o in negotiated(pcap))
-        variant["tftp_options"] = sorted(options)
+                variant["tftp_options"] = sorted(options)
+                # saved after every boot: a run stopped early keeps what it measured
+                variant["load_after"] = os.getloadavg()
+                save(args.data, args.variant, variant)
     finally:
-        lab("down")
+        if not args.keep:
+            lab("down")
     variant["load_after"] = os.getloadavg()
-    data = load_data(args.data)
-    data[args.variant] = variant
-    os.makedirs(os.path.dirname(args.data), exist_ok=True)
-    with open(args.data, "w") as f:
+    save(args.data, args.variant, variant)
+
+
+def save(path, key, variant):
+    data = load_data(path)
+    data[key] = variant
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
         json.dump(data, f, indent=1, sort_keys=True)
         f.write("\n")
+    os.replace(path + ".tmp", path)
 
 
 def load_data(path):
@@ -279,6 +290,9 @@ def main():
     ap.add_argument("--variant", help="name to store this measurement under in --data")
     ap.add_argument("--note", default="", help="one sentence on what this variant is")
     ap.add_argument("--initrd", help="source initrd to build the lab image from (the runner's --initrd)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="measure the lab a `make lab KEEP=1` (same FB_LAB_PREFIX) left running; no set-up")
+    ap.add_argument("--keep", action="store_true", help="leave the lab running at the end")
     ap.add_argument("--data", default=DATA)
     ap.add_argument("--render", action="store_true", help="only write the section and the plot from --data")
     ap.add_argument("--order", help="comma-separated variants to render, in order (default: all, by date)")
