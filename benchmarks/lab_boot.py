@@ -193,10 +193,10 @@ def render(data, order):
         loads = [b["load_before"] for bs in v["boots"].values() for b in bs]
         lines.append("### %s" % key)
         lines.append("")
-        lines.append("%s. %s Measured %s; %d run(s) per path; load average %.1f before, %.1f after, "
+        lines.append("%s. Measured %s; up to %d runs per path (column passed: passed boots / boots); load average %.1f before, %.1f after, "
                      "%.1f-%.1f (median %.1f) at the start of the boots. Published kernel %.1f MB, initrd "
                      "%.1f MB (source initrd %.1f MB)." % (
-                         v.get("note") or key, "", v["date"], v["runs"], v["load_before"][0], v["load_after"][0],
+                         (v.get("note") or key).rstrip("."), v["date"], v["runs"], v["load_before"][0], v["load_after"][0],
                          min(loads) if loads else 0, max(loads) if loads else 0, median(loads) or 0,
                          v["sizes"]["images/lab/vmlinuz"] / 1e6, v["sizes"]["images/lab/initrd.img"] / 1e6,
                          v["source_initrd"] / 1e6))
