@@ -86,7 +86,7 @@ def transfers(files, repeat=3):
     for name in files:
         size = int(server.exec_("stat", "-c", "%s", "/var/lib/tftpboot/" + name).stdout.strip())
         row = {"size": size}
-        for _ in range(repeat):
+        for attempt_ in range(repeat):
             for bs in BLKSIZES:
                 row.setdefault("tftp-%d" % bs, []).append(
                     fetch_seconds("tftp://%s/%s" % (server.SERVER_IP, name), ["--tftp-blksize", str(bs)]))
@@ -122,8 +122,8 @@ def measure(args):
         images = ["images/lab/vmlinuz", "images/lab/initrd.img"]
         variant["transfers"] = transfers(images)
         variant["sizes"] = {n: variant["transfers"][n]["size"] for n in images}
-        variant["source_initrd"] = os.path.getsize(args.initrd or os.path.join(ROOT, "build", "lab", "source",
-                                                                                  "initrd.img"))
+        source = args.initrd or os.path.join(ROOT, "build", "lab", "source", "initrd.img")
+        variant["source_initrd"] = os.path.getsize(source)
         options = set()
         for run_ in range(args.runs):
             for n in names:
