@@ -125,6 +125,14 @@ def measure(args):
         source = args.initrd or os.path.join(ROOT, "build", "lab", "source", "initrd.img")
         variant["source_initrd"] = os.path.getsize(source)
         options = set()
+        if args.append:
+            # more boots of the same set-up: a variant measured in several sittings
+            old = load_data(args.data).get(args.variant, {})
+            variant["boots"] = old.get("boots", {})
+            variant["runs"] = old.get("runs", 0) + args.runs
+            variant["load_before"] = old.get("load_before", load_before)
+            variant["date"] = old.get("date", started)
+            options.update(tuple(o) for o in old.get("tftp_options", []))
         for run_ in range(args.runs):
             for n in names:
                 load = os.getloadavg()[0]
@@ -293,6 +301,7 @@ def main():
     ap.add_argument("--reuse", action="store_true",
                     help="measure the lab a `make lab KEEP=1` (same FB_LAB_PREFIX) left running; no set-up")
     ap.add_argument("--keep", action="store_true", help="leave the lab running at the end")
+    ap.add_argument("--append", action="store_true", help="add the boots to --variant's earlier ones (with --reuse)")
     ap.add_argument("--data", default=DATA)
     ap.add_argument("--render", action="store_true", help="only write the section and the plot from --data")
     ap.add_argument("--order", help="comma-separated variants to render, in order (default: all, by date)")
