@@ -2,7 +2,7 @@
 
   python -m fabric_lab [--keep] [--paths a,b] [--parallel N] [--site-checks] [--json FILE]
 
-Creates netns fblab with a bridge (no route out), starts the boot-server container on it, runs
+Creates netns fblab (FB_LAB_PREFIX) with a bridge (no route out), starts the boot-server container on it, runs
 playbooks/site.yml with the lab inventory, boots one VM per boot path, checks what each boot
 proves, prints the timing table and removes everything it made (unless --keep / KEEP=1).
 Exit code 0 only when every selected path passed.
@@ -37,7 +37,7 @@ def ansible_env():
 
 
 def playbook(workdir, label, *extra):
-    """Run site.yml on the lab inventory; returns the PLAY RECAP counters of fblab-server."""
+    """Run site.yml on the lab inventory; returns the PLAY RECAP counters of the boot server."""
     exe = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     exe = exe if os.path.exists(exe) else "ansible-playbook"
     out = os.path.join(workdir, "site-%s.log" % label)
@@ -46,7 +46,7 @@ def playbook(workdir, label, *extra):
         rc = subprocess.run([exe, "-i", paths.INVENTORY, SITE] + list(extra), env=ansible_env(),
                             stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
     text = open(out).read()
-    m = re.search(r"^%s\s*:\s*(.*)$" % re.escape(server.CONTAINER), text, re.M)
+    m = re.search(r"^%s\s*:\s*(.*)$" % re.escape(server.INVENTORY_HOST), text, re.M)
     recap = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))) if m else {}
     summary = m.group(1).strip() if m else "no recap"
     log("site.yml %s: rc=%d %s (%.0f s, log %s)" % (label, rc, summary, time.time() - t0, out))
@@ -116,7 +116,7 @@ def main(argv=None):
         raise SystemExit("the lab needs root (netns, taps, podman)")
     if args.action == "down":
         server.down()
-        for d in glob.glob(os.path.join(tempfile.gettempdir(), "fblab-*")):
+        for d in glob.glob(os.path.join(tempfile.gettempdir(), server.PREFIX + "-*")):
             shutil.rmtree(d, ignore_errors=True)
         return 0
     selected = [p for p in args.paths.split(",") if p]
@@ -124,11 +124,11 @@ def main(argv=None):
     if server.exists() and not args.reuse:
         log("removing the previous lab (netns %s / container %s)" % (server.NETNS, server.CONTAINER))
         server.down()
-    workdir = tempfile.mkdtemp(prefix="fblab-")
+    workdir = tempfile.mkdtemp(prefix=server.PREFIX + "-")
     started = time.time()
     capture = ra = None
     boots = []
-    results = {"paths": [], "site": {}}
+    results = {"paths": [], "site": {}, "workdir": workdir}
     ok = False
     try:
         setup(args, workdir, plan, results)

@@ -74,7 +74,7 @@ def nodes(selected=None):
         else:
             mac = ident.PortGuid.parse(iface["port_guid"]).mac48
         out.append((p, {"node": p.node, "iface": iface["name"], "mac": mac.lower(),
-                        "ip": iface["ipv4"], "tap": "fblab-t%d" % i}))
+                        "ip": iface["ipv4"], "tap": "%s-t%d" % (server.PREFIX, i)}))
     unknown = set(selected or ()) - {p.name for p in PATHS}
     if unknown:
         raise SystemExit("unknown path(s): %s; known: %s" % (", ".join(sorted(unknown)),

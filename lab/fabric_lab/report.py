@@ -86,6 +86,27 @@ def events(pcap, server_ip, vms):
     return by_mac
 
 
+def tftp_requests(pcap, server_ip):
+    """[(client ip, file name, {option: value})] of every TFTP read request to the server, and
+    the server's option acknowledgements as {(client ip, client port): {option: value}}: what each
+    boot stage asked for (blksize, tsize, windowsize...) and what in.tftpd granted."""
+    rrqs, oacks = [], {}
+    for t_, src, sp, dst, dp, proto, payload in read_pcap(pcap):
+        if proto != "udp":
+            continue
+        if dst == server_ip and dp == 69 and payload[:2] == b"\x00\x01":
+            fields = payload[2:].split(b"\x00")
+            name = fields[0].decode("ascii", "replace").lstrip("/")
+            opts = fields[2:]
+            rrqs.append((src, sp, name, dict(zip((o.decode("ascii", "replace").lower() for o in opts[0::2]),
+                                                 (v.decode("ascii", "replace") for v in opts[1::2])))))
+        elif src == server_ip and payload[:2] == b"\x00\x06":
+            opts = payload[2:].split(b"\x00")
+            oacks[(dst, dp)] = dict(zip((o.decode("ascii", "replace").lower() for o in opts[0::2]),
+                                        (v.decode("ascii", "replace") for v in opts[1::2])))
+    return [(ip, name, opts, oacks.get((ip, port), {})) for ip, port, name, opts in rrqs]
+
+
 def _first(items, pred):
     for item in items:
         if pred(item):

@@ -1,19 +1,30 @@
 """The lab's wiring: netns fblab with bridge br0 (no route out), the boot-server container on it,
 taps for the VMs, and a packet capture of the bridge.
 
+Names are global on the host. FB_LAB_PREFIX (default "fblab") names the netns, the container
+(<prefix>-server), the taps (<prefix>-t<N>) and the temporary directories (/tmp/<prefix>-*), so a
+second lab (a benchmark, a developer's run) can run beside `make lab` without touching it. The
+inventory host stays fblab-server; its ansible_host follows the prefix (lab/inventory/host_vars).
+
 The netns and veth come from tests/ci/netns.sh, the one netns helper of the project. The
 container is the systemd image every Molecule scenario uses; its eth0 is podman's NAT, used only
 for the roles' package installs, and its pxe0 is the veth end on br0.
 """
 import os
+import re
 import subprocess
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NETNS_SH = os.path.join(ROOT, "tests", "ci", "netns.sh")
 IMAGE = os.environ.get("FBLAB_IMAGE", "localhost/debian12-systemd:latest")
-NETNS = "fblab"
-CONTAINER = "fblab-server"
+PREFIX = os.environ.get("FB_LAB_PREFIX", "") or "fblab"
+if not re.fullmatch(r"[a-z][a-z0-9]{0,9}", PREFIX):
+    # the taps are <prefix>-t<N>: an interface name has at most 15 characters
+    raise SystemExit("FB_LAB_PREFIX=%r: want a lower-case letter, then at most 9 letters or digits" % PREFIX)
+NETNS = PREFIX
+CONTAINER = PREFIX + "-server"
+INVENTORY_HOST = "fblab-server"     # lab/inventory/hosts.yml; ansible_host = CONTAINER
 SERVER_IP = "192.168.100.2"
 BRIDGE = "br0"
 
@@ -29,7 +40,7 @@ def exists():
 
 
 def up(volumes=()):
-    """Start the container and cable it to br0 in netns fblab; waits for its systemd."""
+    """Start the container and cable it to br0 in netns NETNS; waits for its systemd."""
     cmd = ["podman", "run", "-d", "--name", CONTAINER, "--hostname", CONTAINER,
            "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--systemd", "always"]
     for v in volumes:
