@@ -87,6 +87,13 @@ def test_tftp_get_with_tftp_hpa_client(tmp_path):
     assert out.read_text() == "fabric.boot tftp test\n", r
 
 
+def test_read_requests_are_logged(host):
+    """tftp_server_log_requests (default): each RRQ is in the journal, as boot_status reads it."""
+    netns("curl -sS --max-time 10 tftp://%s/uefi/public.txt" % SERVER)
+    out = host.check_output("journalctl -t in.tftpd --no-pager -o cat")
+    assert "RRQ from " in out and "uefi/public.txt" in out, out
+
+
 def test_no_tftp_on_other_addresses(host):
     """10.99.0.2 is the instance's too, but no boot address: no answer (old default: served)."""
     assert "inet %s/24" % OTHER in host.check_output("ip -4 addr show pxe0")
