@@ -96,7 +96,7 @@ def run_play(env, inventory, play, profile=True):
     e = dict(env)
     if profile:
         e["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
-        e["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] = "40"
+        e["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] = "all"
     start = time.monotonic()
     p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     elapsed = time.monotonic() - start
@@ -187,7 +187,7 @@ def profile_tasks(stdout, limit=12):
         m = re.match(r"^(.*?) -+ (\d+\.\d+)s$", line.strip())
         if m:
             tasks.append((m.group(1).strip(), float(m.group(2))))
-    return tasks[:limit]
+    return tasks[:limit] + [("(all tasks)", sum(t for _n, t in tasks))]
 
 
 def main():
@@ -195,14 +195,21 @@ def main():
     ap.add_argument("--nodes", type=int, nargs="+", default=[1000, 5000, 10000])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--write", help="markdown file to update (converge markers)")
-    ap.add_argument("--json", default=os.path.join(ROOT, "build", "converge_scale.json"))
+    ap.add_argument("--json", default=os.path.join(ROOT, "build", "converge_scale.json"),
+                    help="results file; with --report, several files separated by commas are merged")
     ap.add_argument("--keep", action="store_true", help="leave the container running")
     ap.add_argument("--reuse", action="store_true", help="use the running container (packages installed)")
     ap.add_argument("--report", action="store_true", help="only write the report from --json")
+    ap.add_argument("--plot", help="write a PNG of time vs N here (needs matplotlib, benchmarks/requirements.txt)")
     args = ap.parse_args()
     if args.report:
-        with open(args.json) as f:
-            results = json.load(f)
+        results = []
+        for path in args.json.split(","):
+            with open(path) as f:
+                results.extend(json.load(f))
+        results.sort(key=lambda r: r["nodes"])
+        if args.plot:
+            plot(results, args.plot)
         text = report(results, args)
         print(text)
         if args.write:
@@ -236,10 +243,12 @@ def main():
                 t, c, out = run_play(env, inv, play)
                 row["first"].append(t)
                 row["profile_first"] = profile_tasks(out)
+                print("N=%d first %.1f s (load %.1f)" % (n, t, loadavg()), flush=True)
                 t, c, out = run_play(env, inv, play)
                 row["nochange"].append(t)
                 row["changed"].append(c)
                 row["profile_nochange"] = profile_tasks(out)
+                print("N=%d no-change %.1f s changed=%d (load %.1f)" % (n, t, c, loadavg()), flush=True)
                 # odd rounds move one node's address, even rounds move it back
                 write_inventory(d, n, changed=n // 2 if r % 2 == 0 else None)
                 t, c1, out = run_play(env, inv, play)
@@ -263,6 +272,24 @@ def main():
     print(text)
     if args.write:
         replace_section(args.write, "converge", text)
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ns = [r["nodes"] for r in results]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for key, label in (("first", "first run"), ("nochange", "no-change run"), ("onenode", "one node changed")):
+        ax.plot(ns, [med(r[key]) for r in results], marker="o", label=label)
+    ax.axhline(20, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(10, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("nodes (InfiniBand, 3 client-id forms each)")
+    ax.set_ylabel("seconds (shared machine, see load)")
+    ax.set_title("dhcp_server + boot_loader converge time")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 def med(xs):
@@ -294,11 +321,17 @@ def report(results, args):
             "/".join(str(c) for c in r.get("onenode_changed", [])), r["dhcpd_t"], r["dhcpd_start"],
             " ".join("%.1f" % x for x in r["load"])))
     big = results[-1]
-    lines += ["", "Slowest tasks at %d nodes, first run (profile_tasks):" % big["nodes"], "",
-              "| task | s |", "|---|---:|"]
-    lines += ["| %s | %.2f |" % (name.replace("|", "/"), t) for name, t in big["profile_first"]]
-    lines += ["", "Slowest tasks at %d nodes, no-change run:" % big["nodes"], "", "| task | s |", "|---|---:|"]
-    lines += ["| %s | %.2f |" % (name.replace("|", "/"), t) for name, t in big["profile_nochange"]]
+    for key, what, wall in (("profile_first", "first run", big["first"][-1]),
+                            ("profile_nochange", "no-change run", big["nochange"][-1]),
+                            ("profile_onenode", "one-node run", big["onenode"][-1])):
+        if key not in big:
+            continue
+        lines += ["", "Slowest tasks at %d nodes, %s (profile_tasks; wall time of that run %.1f s):"
+                  % (big["nodes"], what, wall), "", "| task | s |", "|---|---:|"]
+        for name, t in big[key]:
+            lines.append("| %s | %.2f |" % (name.replace("|", "/"), t))
+            if name == "(all tasks)":
+                lines.append("| (outside tasks: inventory load, play start-up, fork and exit) | %.2f |" % (wall - t))
     f = big["filters"]
     if "boot_menus" in f:
         lines += ["", "Controller-side filters in-process at %d nodes: validate %.2f s, boot_menus %.2f s, "

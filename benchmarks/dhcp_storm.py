@@ -57,13 +57,15 @@ def main():
             runs = []
             for _r in range(args.runs):
                 with storm.Namespace(NS, rmem) as ns:
-                    with storm.serve(ns, conf, work) as (startup, _log):
+                    with storm.serve(ns, conf, work) as (startup, _log, cpu):
                         load = os.getloadavg()[0]
+                        cpu0 = cpu()
                         stats, results = storm.run_clients(ns, cases)
+                        dhcpd_cpu = cpu() - cpu0
                 wrong, lost = storm.check(expect, results)
                 first_try = sum(1 for r in results.values() if r["ack"] and r["sends"] == 2)
                 runs.append(dict(stats=stats, wrong=len(wrong), lost=len(lost), startup=startup, load=load,
-                                 first_try=first_try, wrong_examples=wrong[:3], lost_examples=lost[:3]))
+                                 first_try=first_try, dhcpd_cpu=dhcpd_cpu, wrong_examples=wrong[:3], lost_examples=lost[:3]))
                 print("rmem %s: %s wrong %d lost %d first-try %d load %.1f"
                       % (rmem, stats, len(wrong), len(lost), first_try, load), flush=True)
             rows.append((rmem, runs))
@@ -96,15 +98,20 @@ def report(args, blocks, render_s, check_s, load0, rows):
         "first DISCOVER to the last ACK. Median of %d runs, each on a freshly started dhcpd." % (args.clients,
                                                                                                args.runs),
         "",
-        "| dhcpd socket buffer | dhcpd start-up s | DORA/s | last ACK after s | done at first try | retransmits | wrong | lost | load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "dhcpd CPU s = user + system seconds dhcpd spent during the storm (from /proc); clients / dhcpd CPU s is the "
+        "rate one idle core would sustain.",
+        "",
+        "| dhcpd socket buffer | dhcpd start-up s | DORA/s | last ACK after s | done at first try | retransmits | dhcpd CPU s | DORA per dhcpd CPU s | wrong | lost | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for rmem, runs in rows:
-        lines.append("| %s | %.2f | %.0f | %.1f | %d | %d | %d | %d | %s |" % (
+        lines.append("| %s | %.2f | %.0f | %.1f | %d | %d | %.2f | %.0f | %d | %d | %s |" % (
             "kernel default (212992)" if rmem is None else "net.core.rmem_default=%d" % rmem,
             med(r["startup"] for r in runs), med(r["stats"]["dora_per_s"] for r in runs),
             med(r["stats"]["elapsed_s"] for r in runs), med(r["first_try"] for r in runs),
-            med(r["stats"]["retransmits"] for r in runs), max(r["wrong"] for r in runs),
+            med(r["stats"]["retransmits"] for r in runs), med(r["dhcpd_cpu"] for r in runs),
+            med(r["stats"]["completed"] / r["dhcpd_cpu"] if r["dhcpd_cpu"] else 0 for r in runs),
+            max(r["wrong"] for r in runs),
             max(r["lost"] for r in runs), " ".join("%.1f" % r["load"] for r in runs)))
     return "\n".join(lines) + "\n"
 

@@ -193,7 +193,8 @@ class Namespace:
 
 @contextlib.contextmanager
 def serve(ns, conf, workdir):
-    """dhcpd -4 -f -d on conf inside the namespace; yields (start-up seconds, log path)."""
+    """dhcpd -4 -f -d on conf inside the namespace; yields (start-up seconds, log path, cpu) where
+    cpu() is dhcpd's CPU seconds so far (user + system; ip netns exec execs dhcpd in place)."""
     leases = os.path.join(workdir, "dhcpd.leases")
     open(leases, "w").close()
     log_path = os.path.join(workdir, "dhcpd.log")
@@ -209,7 +210,11 @@ def serve(ns, conf, workdir):
             if time.monotonic() - start > 120:
                 raise RuntimeError("dhcpd did not start in 120 s:\n" + open(log_path).read()[-4000:])
             time.sleep(0.02)
-        yield time.monotonic() - start, log_path
+        def cpu():
+            with open("/proc/%d/stat" % proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        yield time.monotonic() - start, log_path, cpu
     finally:
         proc.terminate()
         try:

@@ -37,7 +37,7 @@ def storm_result(tmp_path_factory):
         conf, _took = storm.render(str(work), NODES)
         cases, expect = storm.clients(NODES, CLIENTS)
         with storm.Namespace(NS) as ns:
-            with storm.serve(ns, conf, str(work)) as (_startup, log_path):
+            with storm.serve(ns, conf, str(work)) as (_startup, log_path, _cpu):
                 stats, results = storm.run_clients(ns, cases)
                 log = open(log_path).read()
         blocks = sum(1 for line in open(conf) if line.startswith("host "))
