@@ -309,7 +309,7 @@ def report(results, args):
         "Inventory: a `fabric.boot.node_table` CSV with N InfiniBand nodes (3 client-id forms each), N/50 Omni-Path "
         "and N/20 Ethernet nodes; per-node GRUB and pxelinux menus for all of them (two file names each). First = "
         "configuration and menus removed, dhcpd stopped, packages installed; no-change = the same play again; "
-        "one-node = one node's address changed (and changed back: both runs counted). Median of the runs, seconds.",
+        "one-node = one node's address changed (odd rounds move it, even rounds move it back). Median of the runs, seconds.",
         "",
         "| nodes | host blocks | first s | no-change s (changed) | one-node s (changed) | `dhcpd -t` s | dhcpd start-up s | load avg |",
         "|---:|---:|---:|---:|---:|---:|---:|---|",
