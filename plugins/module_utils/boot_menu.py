@@ -370,9 +370,10 @@ def node_menus(nodes, networks, images, host_images=None, options=None):
                 "fetch": path["fetch"],
                 "secure_boot": path["secure_boot"],
                 "serial": _serial(opts),
-                "default": _entry(image, images, iface, server, port_opts)["label"],
                 "entries": _entries(image, images, iface, server, port_opts),
             })
+            # the first entry is the interface's own image (one composition per entry, not two)
+            menus[-1]["default"] = menus[-1]["entries"][0]["label"]
     return menus
 
 

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""dhcp_server + boot_loader (per-node menus) converging 1,000 / 5,000 / 10,000 nodes.
+
+One podman systemd boot-server container (localhost/debian12-systemd:latest, name fbsc-boot)
+with an interface pxe0 on the fabric subnet, inside a network namespace of our own (no route
+out; tests/ci/netns.sh). For each N a node table (fabric.boot.node_table) of N InfiniBand nodes
+(3 client-id forms each: 3N host blocks), N/50 Omni-Path and N/20 Ethernet nodes, and per round:
+  first     configuration and menus removed, dhcpd stopped (packages stay installed: apt is
+            not what is measured), then the play;
+  no-change the same play again (must report changed=0);
+  one-node  one node's IPv4 address changed in the table (dhcpd.conf, two menus, dhcpd restart);
+then `dhcpd -t` on the generated file and dhcpd's start-up time (foreground, until
+"Server starting service"). A profiled run (profile_tasks) and an in-process profile of the
+filters say where the time goes. Results: docs/performance.md (converge markers) and
+docs/performance-converge.png (with --plot, needs matplotlib: benchmarks/requirements.txt).
+
+Usage (root): benchmarks/converge_scale.py [--nodes 1000 5000 10000] [--runs 3] [--write docs/performance.md]
+"""
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "dhcp"))
+from perfdoc import replace_section  # noqa: E402
+import storm  # noqa: E402  (the node table generator shared with the DHCP storm)
+
+CONTAINER = "fbsc-boot"
+NETNS = "fbsc-conv"
+IMAGE = "localhost/debian12-systemd:latest"
+SERVER_IP = storm.FABRIC_SERVER
+
+PLAY = """---
+- name: Validate the fabric inventory before anything changes
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Check every network, node interface and image in one pass
+      fabric.boot.validate_inventory:
+        hosts: "{{ groups['compute'] }}"
+      run_once: true
+      register: fabric_model
+
+- name: Configure the boot server
+  hosts: %(container)s
+  gather_facts: true
+  vars:
+    fabric_nodes: "{{ hostvars['localhost']['fabric_model']['fabric_nodes'] }}"
+    dhcp_server_interfaces: [pxe0]
+    boot_loader_timeout: 3
+  roles:
+    - role: fabric.boot.dhcp_server
+    - role: fabric.boot.boot_loader
+""" % {"container": CONTAINER}
+
+RESET = ("systemctl stop isc-dhcp-server 2>/dev/null; rm -rf /etc/dhcp/dhcpd.conf /var/lib/tftpboot/uefi "
+         "/var/lib/tftpboot/grub /var/lib/tftpboot/pxelinux /var/lib/fabric-boot; true")
+
+
+def sh(cmd, **kw):
+    kw.setdefault("check", True)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def loadavg():
+    return os.getloadavg()[0]
+
+
+def write_inventory(d, n, changed=None):
+    plugin = storm.write_inventory(d, n, changed)
+    with open(os.path.join(d, "server.yml"), "w") as f:
+        f.write("all:\n  hosts:\n    %s:\n      ansible_connection: podman\n"
+                "      ansible_python_interpreter: /usr/bin/python3\n" % CONTAINER)
+    return [plugin, os.path.join(d, "server.yml")]
+
+
+def run_play(env, inventory, play, profile=True):
+    cmd = ["ansible-playbook"]
+    for i in inventory:
+        cmd += ["-i", i]
+    cmd.append(play)
+    e = dict(env)
+    if profile:
+        e["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
+        e["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] = "all"
+    start = time.monotonic()
+    p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    elapsed = time.monotonic() - start
+    if p.returncode != 0:
+        raise SystemExit("play failed (%d):\n%s\n%s" % (p.returncode, p.stdout[-5000:], p.stderr[-3000:]))
+    m = re.search(r"%s\s*:\s*ok=(\d+)\s+changed=(\d+)" % CONTAINER, p.stdout)
+    return elapsed, int(m.group(2)), p.stdout
+
+
+def container_up():
+    sh(["podman", "rm", "-f", CONTAINER], check=False)
+    sh(["podman", "run", "-d", "--name", CONTAINER, "--systemd=always", "--cap-add", "NET_ADMIN,NET_RAW",
+        IMAGE, "/sbin/init"])
+    sh(["bash", os.path.join(ROOT, "tests", "ci", "netns.sh"), "up", NETNS, CONTAINER, SERVER_IP + "/16"])
+    sh(["podman", "exec", CONTAINER, "systemctl", "is-system-running", "--wait"], check=False)
+
+
+def container_down():
+    sh(["podman", "rm", "-f", "-t", "2", CONTAINER], check=False)
+    sh(["bash", os.path.join(ROOT, "tests", "ci", "netns.sh"), "down", NETNS], check=False)
+
+
+def dhcpd_figures():
+    """(dhcpd -t seconds, dhcpd start-up seconds, host blocks) on the live /etc/dhcp/dhcpd.conf."""
+    blocks = int(sh(["podman", "exec", CONTAINER, "grep", "-c", "^host ", "/etc/dhcp/dhcpd.conf"]).stdout)
+    start = time.monotonic()
+    sh(["podman", "exec", CONTAINER, "dhcpd", "-t", "-q", "-cf", "/etc/dhcp/dhcpd.conf"])
+    check = time.monotonic() - start
+    script = ("systemctl stop isc-dhcp-server; : > /tmp/fbsc.leases; s=$(date +%s.%N); "
+              "dhcpd -4 -f -d -cf /etc/dhcp/dhcpd.conf -lf /tmp/fbsc.leases -pf /tmp/fbsc.pid pxe0 "
+              "> /tmp/fbsc.log 2>&1 & p=$!; "
+              "while ! grep -q 'Server starting service' /tmp/fbsc.log; do kill -0 $p || exit 1; sleep 0.02; done; "
+              "e=$(date +%s.%N); kill $p; wait $p; systemctl start isc-dhcp-server; echo \"$s $e\"")
+    s, e = sh(["podman", "exec", CONTAINER, "bash", "-c", script]).stdout.split()
+    return check, float(e) - float(s), blocks
+
+
+def filter_profile(n):
+    """In-process time of the controller-side filters at n nodes, and the top functions."""
+    sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
+    from ansible_collections.fabric.boot.plugins.filter import boot_menu
+    from ansible_collections.fabric.boot.plugins.module_utils import fabric_inventory as fi
+    import csv
+    import yaml
+    rows = list(csv.DictReader(io.StringIO(storm.node_rows(n))))
+    hosts = {}
+    for r in rows:
+        iface = {k: v for k, v in r.items() if v and k != "host"}
+        iface["name"] = iface.pop("interface")
+        hosts.setdefault(r["host"], {"interfaces": [], "boot_image": None})["interfaces"].append(iface)
+    gv = yaml.safe_load(storm.GROUP_VARS)
+    out = {}
+    prof = cProfile.Profile()
+    t = time.monotonic()
+    prof.enable()
+    model, problems = fi.validate_site(hosts, gv["fabric_networks"], gv["fabric_boot_images"])
+    reservations = fi.reservations(model["nodes"], model["networks"])
+    prof.disable()
+    out["validate"] = time.monotonic() - t
+    if problems:
+        raise SystemExit("generated inventory is invalid: %s" % problems[:3])
+    del reservations
+    nodes = model["nodes"]
+    t = time.monotonic()
+    prof.enable()
+    menus = boot_menu.boot_menus(nodes, gv["fabric_networks"], gv["fabric_boot_images"])
+    default = boot_menu.boot_default_menu(gv["fabric_networks"], gv["fabric_boot_images"])
+    prof.disable()
+    out["boot_menus"] = time.monotonic() - t
+    tdir = os.path.join(ROOT, "roles", "boot_loader", "templates")
+    t = time.monotonic()
+    prof.enable()
+    g = boot_menu.boot_menu_files(menus, default, tdir, "grub", {"dispatch_dirs": ["grub"]})
+    p = boot_menu.boot_menu_files(menus, default, tdir, "pxelinux", {})
+    prof.disable()
+    out["boot_menu_files"] = time.monotonic() - t
+    out["files"] = len(g) + len(p)
+    out["bytes"] = sum(len(v) for v in g.values()) + sum(len(v) for v in p.values())
+    s = io.StringIO()
+    pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(12)
+    return out, s.getvalue()
+
+
+def profile_tasks(stdout, limit=12):
+    """The slowest tasks from profile_tasks' summary (after TASKS RECAP)."""
+    tasks = []
+    for line in stdout.split("TASKS RECAP")[-1].splitlines():
+        m = re.match(r"^(.*?) -+ (\d+\.\d+)s$", line.strip())
+        if m:
+            tasks.append((m.group(1).strip(), float(m.group(2))))
+    return tasks[:limit] + [("(all tasks)", sum(t for _n, t in tasks))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nodes", type=int, nargs="+", default=[1000, 5000, 10000])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--write", help="markdown file to update (converge markers)")
+    ap.add_argument("--json", default=os.path.join(ROOT, "build", "converge_scale.json"),
+                    help="results file; with --report, several files separated by commas are merged")
+    ap.add_argument("--keep", action="store_true", help="leave the container running")
+    ap.add_argument("--reuse", action="store_true", help="use the running container (packages installed)")
+    ap.add_argument("--report", action="store_true", help="only write the report from --json")
+    ap.add_argument("--plot", help="write a PNG of time vs N here (needs matplotlib, benchmarks/requirements.txt)")
+    args = ap.parse_args()
+    if args.report:
+        results = []
+        for path in args.json.split(","):
+            with open(path) as f:
+                results.extend(json.load(f))
+        results.sort(key=lambda r: r["nodes"])
+        if args.plot:
+            plot(results, args.plot)
+        text = report(results, args)
+        print(text)
+        if args.write:
+            replace_section(args.write, "converge", text)
+        return
+    if os.geteuid() != 0:
+        raise SystemExit("needs root (podman, network namespace)")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
+               ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False",
+               ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+               ANSIBLE_PIPELINING="True", ANSIBLE_NOCOLOR="1")
+    work = tempfile.mkdtemp(prefix="fbsc-conv-")
+    play = os.path.join(work, "converge.yml")
+    with open(play, "w") as f:
+        f.write(PLAY)
+    results = []
+    try:
+        running = sh(["podman", "ps", "-q", "-f", "name=^%s$" % CONTAINER], check=False).stdout.strip()
+        if not (args.reuse and running):
+            container_up()
+            # Packages once (not measured): a small inventory converges first.
+            run_play(env, write_inventory(os.path.join(work, "warm"), 10), play)
+        for n in args.nodes:
+            d = os.path.join(work, "n%d" % n)
+            inv = write_inventory(d, n)
+            row = {"nodes": n, "first": [], "nochange": [], "onenode": [], "changed": [], "onenode_changed": [],
+                   "load": []}
+            for r in range(args.runs):
+                sh(["podman", "exec", CONTAINER, "bash", "-c", RESET])
+                row["load"].append(loadavg())
+                t, c, out = run_play(env, inv, play)
+                row["first"].append(t)
+                row["profile_first"] = profile_tasks(out)
+                print("N=%d first %.1f s (load %.1f)" % (n, t, loadavg()), flush=True)
+                t, c, out = run_play(env, inv, play)
+                row["nochange"].append(t)
+                row["changed"].append(c)
+                row["profile_nochange"] = profile_tasks(out)
+                print("N=%d no-change %.1f s changed=%d (load %.1f)" % (n, t, c, loadavg()), flush=True)
+                # odd rounds move one node's address, even rounds move it back
+                write_inventory(d, n, changed=n // 2 if r % 2 == 0 else None)
+                t, c1, out = run_play(env, inv, play)
+                row["onenode"].append(t)
+                row["onenode_changed"].append(c1)
+                row["profile_onenode"] = profile_tasks(out)
+                row["load"].append(loadavg())
+                print("N=%d first %.1f no-change %.1f (changed=%d) one-node %.1f (changed=%d) load %.1f"
+                      % (n, row["first"][-1], row["nochange"][-1], c, row["onenode"][-1], c1, loadavg()), flush=True)
+            row["dhcpd_t"], row["dhcpd_start"], row["host_blocks"] = dhcpd_figures()
+            row["filters"], row["filters_top"] = filter_profile(n)
+            results.append(row)
+            os.makedirs(os.path.dirname(args.json), exist_ok=True)
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            container_down()
+    text = report(results, args)
+    print(text)
+    if args.write:
+        replace_section(args.write, "converge", text)
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ns = [r["nodes"] for r in results]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for key, label in (("first", "first run"), ("nochange", "no-change run"), ("onenode", "one node changed")):
+        ax.plot(ns, [med(r[key]) for r in results], marker="o", label=label)
+    ax.axhline(20, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(10, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("nodes (InfiniBand, 3 client-id forms each)")
+    ax.set_ylabel("seconds (shared machine, see load)")
+    ax.set_title("dhcp_server + boot_loader converge time")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def report(results, args):
+    ver = sh(["ansible", "--version"], check=False).stdout.splitlines()[0]
+    lines = [
+        "## Converging 1,000 to 10,000 nodes (`dhcp_server` + `boot_loader`)",
+        "",
+        "Written by `benchmarks/converge_scale.py --runs %d` on %s, %d CPUs, Python %s, %s, against one podman "
+        "systemd container (`%s`, podman connection, pipelining). The machine is shared with other jobs: load "
+        "averages (1 min) before and after each round are given, treat the figures as upper bounds of an idle "
+        "machine." % (args.runs, platform.platform(), os.cpu_count(), platform.python_version(), ver, IMAGE),
+        "",
+        "Inventory: a `fabric.boot.node_table` CSV with N InfiniBand nodes (3 client-id forms each), N/50 Omni-Path "
+        "and N/20 Ethernet nodes; per-node GRUB and pxelinux menus for all of them (two file names each). First = "
+        "configuration and menus removed, dhcpd stopped, packages installed; no-change = the same play again; "
+        "one-node = one node's address changed (odd rounds move it, even rounds move it back). Median of the runs, seconds.",
+        "",
+        "| nodes | host blocks | first s | no-change s (changed) | one-node s (changed) | `dhcpd -t` s | dhcpd start-up s | load avg |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        lines.append("| %d | %d | %.1f | %.1f (%s) | %.1f (%s) | %.2f | %.2f | %s |" % (
+            r["nodes"], r["host_blocks"], med(r["first"]), med(r["nochange"]),
+            "/".join(str(c) for c in r["changed"]), med(r["onenode"]),
+            "/".join(str(c) for c in r.get("onenode_changed", [])), r["dhcpd_t"], r["dhcpd_start"],
+            " ".join("%.1f" % x for x in r["load"])))
+    big = results[-1]
+    for key, what, wall in (("profile_first", "first run", big["first"][-1]),
+                            ("profile_nochange", "no-change run", big["nochange"][-1]),
+                            ("profile_onenode", "one-node run", big["onenode"][-1])):
+        if key not in big:
+            continue
+        lines += ["", "Slowest tasks at %d nodes, %s (profile_tasks; wall time of that run %.1f s):"
+                  % (big["nodes"], what, wall), "", "| task | s |", "|---|---:|"]
+        for name, t in big[key]:
+            lines.append("| %s | %.2f |" % (name.replace("|", "/"), t))
+            if name == "(all tasks)":
+                lines.append("| (outside tasks: inventory load, play start-up, fork and exit) | %.2f |" % (wall - t))
+    f = big["filters"]
+    if "boot_menus" in f:
+        lines += ["", "Controller-side filters in-process at %d nodes: validate %.2f s, boot_menus %.2f s, "
+                  "boot_menu_files (render %d files) %.2f s." % (big["nodes"], f["validate"], f["boot_menus"],
+                                                                 f["files"], f["boot_menu_files"])]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
