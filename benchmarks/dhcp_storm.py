@@ -95,13 +95,14 @@ def report(args, blocks, render_s, check_s, load0, rows):
         "RFC 4390 (hlen 0, 20:GUID), dhclient (hlen 8, 20:GUID), iPXE (htype 1, 01:mac48) and plain Ethernet, "
         "architectures 0, 7, 9, 11 and 16 (HTTPClient). A client that hears nothing repeats itself after 4 s, "
         "then 8, 16 s (RFC 2131 backoff, +/- 25%%), 4 sends at most. DORA/s = completed exchanges / time from the "
-        "first DISCOVER to the last ACK. Median of %d runs, each on a freshly started dhcpd." % (args.clients,
-                                                                                               args.runs),
+        "first DISCOVER to the last ACK. Median of %d runs, each on a freshly started dhcpd."
+        % (args.clients, args.runs),
         "",
         "dhcpd CPU s = user + system seconds dhcpd spent during the storm (from /proc); clients / dhcpd CPU s is the "
         "rate one idle core would sustain.",
         "",
-        "| dhcpd socket buffer | dhcpd start-up s | DORA/s | last ACK after s | done at first try | retransmits | dhcpd CPU s | DORA per dhcpd CPU s | wrong | lost | load avg |",
+        "| dhcpd socket buffer | dhcpd start-up s | DORA/s | last ACK after s | done at first try "
+        "| retransmits | dhcpd CPU s | DORA per dhcpd CPU s | wrong | lost | load avg |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for rmem, runs in rows:

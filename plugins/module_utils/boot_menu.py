@@ -67,6 +67,7 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^nfs:|^hd:|^cdrom", re.IGNORECASE)
 # x86 boot protocol cmdline_size: the bytes of the command line Linux keeps.
 MAX_KERNEL_CMDLINE = 2047
 
+
 class BootMenuError(ValueError):
     """Inconsistent boot data (unknown image, duplicate file name, unusable argument)."""
 

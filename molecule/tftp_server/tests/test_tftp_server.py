@@ -1,5 +1,4 @@
 """Verify fabric.boot.tftp_server in fb-tftp, with real TFTP clients in netns fbtftp."""
-import uuid
 
 import pytest
 import testinfra

@@ -210,6 +210,7 @@ def serve(ns, conf, workdir):
             if time.monotonic() - start > 120:
                 raise RuntimeError("dhcpd did not start in 120 s:\n" + open(log_path).read()[-4000:])
             time.sleep(0.02)
+
         def cpu():
             with open("/proc/%d/stat" % proc.pid) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
