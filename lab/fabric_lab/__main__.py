@@ -18,10 +18,10 @@ import sys
 import tempfile
 import time
 
-from . import checks, ipv6_ra, paths, report, server, vm
+from . import checks, ipv6_ra, paths, report, server, status, vm
 
 ROOT = server.ROOT
-SITE = os.path.join(ROOT, "playbooks", "site.yml")
+PLAYBOOKS = os.path.join(ROOT, "playbooks")
 
 
 def log(msg):
@@ -36,20 +36,21 @@ def ansible_env():
     return env
 
 
-def playbook(workdir, label, *extra):
-    """Run site.yml on the lab inventory; returns the PLAY RECAP counters of the boot server."""
+def playbook(workdir, label, *extra, play="site.yml"):
+    """Run a playbook of playbooks/ on the lab inventory; returns rc and the PLAY RECAP counters
+    of the boot server."""
     exe = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     exe = exe if os.path.exists(exe) else "ansible-playbook"
     out = os.path.join(workdir, "site-%s.log" % label)
     t0 = time.time()
     with open(out, "w") as f:
-        rc = subprocess.run([exe, "-i", paths.INVENTORY, SITE] + list(extra), env=ansible_env(),
+        rc = subprocess.run([exe, "-i", paths.INVENTORY, os.path.join(PLAYBOOKS, play)] + list(extra), env=ansible_env(),
                             stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
     text = open(out).read()
     m = re.search(r"^%s\s*:\s*(.*)$" % re.escape(server.INVENTORY_HOST), text, re.M)
     recap = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))) if m else {}
     summary = m.group(1).strip() if m else "no recap"
-    log("site.yml %s: rc=%d %s (%.0f s, log %s)" % (label, rc, summary, time.time() - t0, out))
+    log("%s %s: rc=%d %s (%.0f s, log %s)" % (play, label, rc, summary, time.time() - t0, out))
     if rc != 0:
         print(text[-5000:], flush=True)
     return rc, recap
@@ -151,13 +152,19 @@ def main(argv=None):
         dhcpd_log = server.journal()
         with open(os.path.join(workdir, "journal.txt"), "w") as f:
             f.write(dhcpd_log)
+        # the product's own report of the same boots, from the daemons' logs (docs/status.md)
+        booted = min([b.started for b in boots if b.started] or [started])
+        seen, table = status.run(playbook, workdir, booted - 2)
+        log("boot_status (playbooks/status.yml) on the boot server:")
+        print(table or "(no table: see %s/site-status.log)" % workdir, flush=True)
+        results["status"] = seen
         ev = report.events(capture.path, server.SERVER_IP, [f for p, f in plan])
         rows = []
         for (p, facts), b in zip(plan, boots):
             t = report.timings(ev[facts["mac"]], b.started, p.loader, "vmlinuz", "initrd.img")
             via = {v for t_, n, v in ev[facts["mac"]]["requests"] if n.endswith("vmlinuz")}
             t["images_via"] = sorted(via)
-            res = checks.check(p, facts, b, t, dhcpd_log)
+            res = checks.check(p, facts, b, t, dhcpd_log) + status.check(p, facts, seen)
             passed = all(r[1] for r in res)
             rows.append({"path": p.name, "result": "PASS" if passed else "FAIL", "offer": t["offer"],
                          "loader": t["loader"], "images": t["images"], "marker": b.first(checks.MARKER),

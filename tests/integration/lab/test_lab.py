@@ -44,3 +44,9 @@ def test_boot_path(lab, name):
     failed = [c["what"] for c in got[name]["checks"] if not c["ok"]]
     assert not failed, "%s: %s\n%s" % (name, failed, lab["output"][-6000:])
     assert got[name]["passed"]
+
+
+def test_boot_status_knows_every_client(lab):
+    """boot_status read the lab's logs, and found no client the inventory lacks (there is none)."""
+    assert lab.get("status") is not None, lab["output"][-4000:]
+    assert lab["status"]["unknown"] == [], lab["status"]["unknown"]
