@@ -13,20 +13,21 @@ import os
 LAST_STAGE = "dhcp-os"
 
 
-def run(playbook, workdir, since):
+def run(playbook, workdir, label, since, inventory):
     """status.yml on the lab inventory; {"nodes": [...], "unknown": [...]} or None, and the table.
 
-    playbook: the lab's ansible-playbook runner, (workdir, label, *extra, play=...) -> (rc, recap).
-    since: seconds since the epoch, the start of the boots.
+    playbook: the lab's ansible-playbook runner, (workdir, label, *extra, play=, inventory=) -> (rc, recap).
+    since: seconds since the epoch, the start of the boots. inventory: the one the boots used.
     """
-    out = os.path.join(workdir, "status.json")
-    rc, recap_ = playbook(workdir, "status", "-e", "fabric_status_since=@%d" % int(since),
-                          "-e", "fabric_status_json=%s" % out, play="status.yml")
+    out = os.path.join(workdir, "%s.json" % label)
+    rc, recap_ = playbook(workdir, label, "-e", "fabric_status_since=@%d" % int(since),
+                          "-e", "fabric_status_json=%s" % out, play="status.yml",
+                          inventory=inventory)
     if rc or not os.path.exists(out):
         return None, ""
     with open(out) as f:
         data = json.load(f)
-    with open(os.path.join(workdir, "site-status.log")) as f:
+    with open(os.path.join(workdir, "site-%s.log" % label)) as f:
         log = f.read()
     return data, _table(log)
 
