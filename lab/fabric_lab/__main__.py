@@ -18,10 +18,10 @@ import sys
 import tempfile
 import time
 
-from . import checks, ipv6_ra, paths, report, server, vm
+from . import checks, discovery, ipv6_ra, paths, report, server, status, vm
 
 ROOT = server.ROOT
-SITE = os.path.join(ROOT, "playbooks", "site.yml")
+PLAYBOOKS = os.path.join(ROOT, "playbooks")
 
 
 def log(msg):
@@ -36,20 +36,21 @@ def ansible_env():
     return env
 
 
-def playbook(workdir, label, *extra):
-    """Run site.yml on the lab inventory; returns the PLAY RECAP counters of the boot server."""
+def playbook(workdir, label, *extra, play="site.yml", inventory=paths.INVENTORY):
+    """Run a playbook of playbooks/ on the lab inventory; returns rc and the PLAY RECAP counters
+    of the boot server."""
     exe = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     exe = exe if os.path.exists(exe) else "ansible-playbook"
     out = os.path.join(workdir, "site-%s.log" % label)
     t0 = time.time()
     with open(out, "w") as f:
-        rc = subprocess.run([exe, "-i", paths.INVENTORY, SITE] + list(extra), env=ansible_env(),
+        rc = subprocess.run([exe, "-i", inventory, os.path.join(PLAYBOOKS, play)] + list(extra), env=ansible_env(),
                             stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
     text = open(out).read()
     m = re.search(r"^%s\s*:\s*(.*)$" % re.escape(server.INVENTORY_HOST), text, re.M)
     recap = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))) if m else {}
     summary = m.group(1).strip() if m else "no recap"
-    log("site.yml %s: rc=%d %s (%.0f s, log %s)" % (label, rc, summary, time.time() - t0, out))
+    log("%s %s: rc=%d %s (%.0f s, log %s)" % (play, label, rc, summary, time.time() - t0, out))
     if rc != 0:
         print(text[-5000:], flush=True)
     return rc, recap
@@ -107,6 +108,9 @@ def main(argv=None):
                          "(must report changed=0)")
     ap.add_argument("--initrd", help="initrd to stage as images/lab/initrd.img (development)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--discover", action="store_true",
+                    help="after the boots, the discovery round trip: a VM not in the inventory is refused, "
+                         "discover.yml appends it to a node table, site.yml, and it boots to its reservation")
     ap.add_argument("--reuse", action="store_true",
                     help="boot again on a lab left by --keep: no set-up, no site.yml")
     ap.add_argument("action", nargs="?", choices=["run", "down"], default="run",
@@ -145,6 +149,23 @@ def main(argv=None):
                                  netns=server.NETNS, extra=p.qemu))
         log("booting %d VMs, %d at a time, %d s limit each" % (len(boots), args.parallel, args.timeout))
         vm.run_all(boots, args.timeout, parallel=args.parallel)
+        # the product's own report of the same boots, from the daemons' logs (docs/status.md)
+        booted = min([b.started for b in boots if b.started] or [started])
+        seen, table = status.run(playbook, workdir, "status", booted - 2, paths.INVENTORY)
+        log("boot_status (playbooks/status.yml) on the boot server:")
+        print(table or "(no table: see %s/site-status.log)" % workdir, flush=True)
+        results["status"] = seen
+        seen_by_path = {}
+        if args.discover:
+            found, found_facts, inventory, results["discovery"] = discovery.run(playbook, workdir, log)
+            plan.append((found, found_facts))
+            boots.append(discovery.boot(workdir, found, found_facts, args.timeout))
+            # since its second power-on: the refusal before discovery is history, not a finding
+            seen_by_path[found.name], table = status.run(playbook, workdir, "status-discovered",
+                                                         boots[-1].started - 1, inventory)
+            log("boot_status of the discovered node's boot:")
+            print(table, flush=True)
+            results["discovery"]["status"] = seen_by_path[found.name]
         ipv6_ra.stop(ra)
         ra = None
         capture.stop()
@@ -157,7 +178,7 @@ def main(argv=None):
             t = report.timings(ev[facts["mac"]], b.started, p.loader, "vmlinuz", "initrd.img")
             via = {v for t_, n, v in ev[facts["mac"]]["requests"] if n.endswith("vmlinuz")}
             t["images_via"] = sorted(via)
-            res = checks.check(p, facts, b, t, dhcpd_log)
+            res = checks.check(p, facts, b, t, dhcpd_log) + status.check(p, facts, seen_by_path.get(p.name, seen))
             passed = all(r[1] for r in res)
             rows.append({"path": p.name, "result": "PASS" if passed else "FAIL", "offer": t["offer"],
                          "loader": t["loader"], "images": t["images"], "marker": b.first(checks.MARKER),

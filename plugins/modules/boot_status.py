@@ -47,11 +47,13 @@ options:
     default: journal
   http_log:
     description:
-      - Apache access logs to read (common or combined format). Missing files are skipped.
+      - Apache access logs to read (common, combined or Debian's vhost_combined format). Missing files are skipped.
+      - Debian's Apache logs requests that no enabled site claims, which is every boot request once
+        http_server has turned the default site off, to C(other_vhosts_access.log).
       - Empty list to read none.
     type: list
     elements: path
-    default: [/var/log/apache2/access.log, /var/log/httpd/access_log]
+    default: [/var/log/apache2/access.log, /var/log/apache2/other_vhosts_access.log, /var/log/httpd/access_log]
   nodes:
     description: The normalised nodes, RV(fabric.boot.validate_inventory#module:fabric_nodes) of C(fabric.boot.validate_inventory).
     type: dict
@@ -156,7 +158,7 @@ nodes:
       description: Address the OS stage was given.
       type: str
     loader:
-      description: Boot loader fetched (via and path).
+      description: The boot loader the firmware fetched first (via and path), for example C(tftp uefi-sb/shimx64.efi) before GRUB.
       type: str
     menu:
       description: Menu read, with C((default)) when it was the default menu.
@@ -240,7 +242,7 @@ import fnmatch
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fabric.boot.plugins.module_utils.boot_log import sources, timeline
+from ansible_collections.fabric.boot.plugins.module_utils.boot_log import apache, sources, timeline
 
 
 def _read_log(module, name, what, since, identifier):
@@ -277,8 +279,7 @@ def main():
             since=dict(type="str", default="-1h"),
             dhcp_log=dict(type="str", default="journal"),
             tftp_log=dict(type="str", default="journal"),
-            http_log=dict(type="list", elements="path",
-                          default=["/var/log/apache2/access.log", "/var/log/httpd/access_log"]),
+            http_log=dict(type="list", elements="path", default=list(apache.ACCESS_LOGS)),
             nodes=dict(type="dict", default={}),
             networks=dict(type="dict", default={}),
             boot_images=dict(type="dict", default={}),

@@ -25,9 +25,9 @@ import subprocess
 import sys
 import time
 
-from ansible_collections.fabric.boot.plugins.module_utils.boot_log import sources, timeline
+from ansible_collections.fabric.boot.plugins.module_utils.boot_log import apache, sources, timeline
 
-HTTP_LOGS = ("/var/log/apache2/access.log", "/var/log/httpd/access_log")
+HTTP_LOGS = apache.ACCESS_LOGS
 
 
 def _text(name, ident, since):

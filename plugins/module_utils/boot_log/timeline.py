@@ -25,6 +25,9 @@ from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import
 STAGES = ("dhcp-firmware", "loader", "menu", "kernel", "initrd", "dhcp-os")
 DEFAULT_MENUS = ("grub.cfg", "default")
 LOADER_SUFFIXES = (".efi", ".0", ".kpxe", ".pxe", ".c32", ".lkrn")
+# shim (15.8, Debian 12's, in the lab's capture) asks for these beside itself and carries on
+# when they are absent: a "File not found" on them is not a failed loader
+SHIM_OPTIONAL = ("revocations_", "shim_certificate")
 # edk2 HttpBootDxe's User-Agent: the UEFI firmware's own HTTP boot client (HTTPClient, arch 16)
 HTTP_BOOT_AGENT = "UefiHttpBoot"
 REFUSED_NOTES = ("unknown client", "no free leases", "ignored", "not authoritative", "wrong network")
@@ -100,6 +103,8 @@ def classify(path, images=None):
             return "kernel"
         if path == str(image.get("initrd", "")).lstrip("/"):
             return "initrd"
+    if base.startswith(SHIM_OPTIONAL):
+        return "other"
     if base.startswith("grub.cfg") or "/pxelinux.cfg/" in "/" + path:
         return "menu"
     if base.startswith(("vmlinuz", "bzImage", "linux")) and not base.endswith(LOADER_SUFFIXES):
@@ -232,7 +237,9 @@ def _timeline(p, index, images):
         if stage in stages:
             last = stage
     first_ident = next((e for e in dhcp if e["form"]), None)
-    loader = next((f for f in reversed(files) if f["role"] == "loader" and f["ok"]), None)
+    # the boot file the firmware fetched (shimx64.efi, pxelinux.0), not what it loads next
+    # (grubx64.efi, ldlinux.c32): that is the file DHCP named, the one an admin checks first
+    loader = next((f for f in files if f["role"] == "loader" and f["ok"]), None)
     return {
         "host": p.port["host"], "interface": p.port["interface"], "type": p.port.get("type"),
         "network": p.port.get("network"), "ipv4": reserved,

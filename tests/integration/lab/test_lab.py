@@ -1,4 +1,4 @@
-"""The lab as the end-to-end test (docs/lab.md): one `python -m fabric_lab --site-checks` run,
+"""The lab as the end-to-end test (docs/lab.md): one `python -m fabric_lab --site-checks --discover` run,
 asserted here per boot path and for site.yml's own check mode and idempotence.
 
 The lab boots every VM once; the tests below only read its results, so a failing path shows up
@@ -21,7 +21,7 @@ def lab(tmp_path_factory):
     out = tmp_path_factory.mktemp("lab") / "lab.json"
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "lab"))
     env.pop("KEEP", None)
-    proc = subprocess.run([sys.executable, "-m", "fabric_lab", "--site-checks", "--json", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "fabric_lab", "--site-checks", "--discover", "--json", str(out)],
                           cwd=ROOT, env=env, text=True, capture_output=True, timeout=3600, check=False)
     print(proc.stdout[-6000:])
     assert out.exists(), proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -37,10 +37,27 @@ def test_site_check_mode_and_idempotence(lab):
     assert site.get("rerun", {}).get("recap", {}).get("changed") == 0, site
 
 
-@pytest.mark.parametrize("name", [p.name for p in paths.PATHS])
+@pytest.mark.parametrize("name", [p.name for p in paths.PATHS] + ["discovered"])
 def test_boot_path(lab, name):
     got = {r["path"]: r for r in lab["paths"]}
     assert name in got, "path %s was not booted\n%s" % (name, lab["output"][-4000:])
     failed = [c["what"] for c in got[name]["checks"] if not c["ok"]]
     assert not failed, "%s: %s\n%s" % (name, failed, lab["output"][-6000:])
     assert got[name]["passed"]
+
+
+def test_boot_status_knows_every_client(lab):
+    """boot_status read the lab's logs, and found no client the inventory lacks (there is none)."""
+    assert lab.get("status") is not None, lab["output"][-4000:]
+    assert lab["status"]["unknown"] == [], lab["status"]["unknown"]
+
+
+def test_discovery_round_trip(lab):
+    """The unknown VM was refused, became exactly one node table row, and site.yml served it
+    (its boot passing every check is test_boot_path[discovered])."""
+    d = lab.get("discovery")
+    assert d, lab["output"][-4000:]
+    assert d["discover_rc"] == 0 and d["site"]["rc"] == 0 and d["site"]["recap"].get("changed", 0) > 0, d
+    (row,) = d["rows"]
+    assert (row["mac"], row["type"], row["network"], row["groups"]) == ("52:54:00:fb:1a:f0", "ethernet", "lab", "lab_nodes")
+    assert row["host"] == "lab-found001" and row["ipv4"] == "192.168.100.3", row
