@@ -61,9 +61,9 @@ def check(path, facts, data):
         res.append((what, bool(ok), detail))
 
     n = node(data, facts)
+    reported = None if data is None else [(x["host"], x["interface"]) for x in data.get("nodes", [])]
     add("boot_status reports %s %s" % (facts["node"], facts["iface"]), n is not None,
-        "status.yml gave %s" % ("no result" if data is None else
-                                 "nodes %s" % [(x["host"], x["interface"]) for x in data.get("nodes", [])]))
+        "status.yml gave %s" % ("no result" if reported is None else "nodes %s" % reported))
     if n is None:
         return res
     add("boot_status: last stage %s, with both DHCP answers on the reservation %s" % (LAST_STAGE, facts["ip"]),
