@@ -64,7 +64,7 @@ def render(intent, interfaces=None, lease_file=None):
     # One dhcp-ignore line when every network refuses strangers. Else each refusing network's
     # dynamic range is filtered on the known tag (set by a dhcp-host match, before any range is
     # chosen): dhcp-ignore=tag:!known,tag:net-<name> cannot work, a range's set: tag is only
-    # added once an address in it is picked, after the ignore check (seen with dnsmasq 2.89).
+    # added once an address in it is picked, after the ignore check (seen with dnsmasq 2.90).
     deny_everywhere = cfg["deny_unknown_clients"] and all(deny)
     if deny_everywhere:
         out.append("# Only clients with a dhcp-host line get an answer.")
