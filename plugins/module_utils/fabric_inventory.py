@@ -151,12 +151,14 @@ def normalize_networks(networks, problems):
             problems.append(str(exc))
             forms = []
         boot_path = _boot_path_keys(data, where, problems)
-        # None: the DHCP server's own switch (dhcp_server_deny_unknown_clients) decides.
+        if len(problems) != before:
+            continue
+        # None: the DHCP server's own switch (dhcp_server_deny_unknown_clients) decides. A bad value
+        # is reported but keeps the network, so its interfaces are not reported as orphans too.
         deny_unknown = data.get("deny_unknown_clients")
         if deny_unknown is not None and not isinstance(deny_unknown, bool):
             problems.append("%s.deny_unknown_clients: must be true or false, got %r" % (where, deny_unknown))
-        if len(problems) != before:
-            continue
+            deny_unknown = None
         result[name] = {
             "name": name,
             "subnet": str(net),
