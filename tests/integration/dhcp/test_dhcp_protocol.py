@@ -34,7 +34,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-NS = "fbdopt"   # this worktree only: the main suite (CI) uses fbdhcpt at the same time
+NS = "fbdhcpt"
 DHCPD = shutil.which("dhcpd") or "/usr/sbin/dhcpd"
 KEA = shutil.which("kea-dhcp4") or "/usr/sbin/kea-dhcp4"
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
