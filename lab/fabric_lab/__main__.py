@@ -156,8 +156,15 @@ def main(argv=None):
         print(table or "(no table: see %s/site-status.log)" % workdir, flush=True)
         results["status"] = seen
         seen_by_path = {}
+        found = None
         if args.discover:
-            found, found_facts, inventory, results["discovery"] = discovery.run(playbook, workdir, log)
+            # a failed round trip is one failed result; the paths above are still checked
+            try:
+                found, found_facts, inventory, results["discovery"] = discovery.run(playbook, workdir, log)
+            except SystemExit as exc:
+                results["discovery"] = {"error": str(exc)}
+                log(str(exc))
+        if found:
             plan.append((found, found_facts))
             boots.append(discovery.boot(workdir, found, found_facts, args.timeout))
             # since its second power-on: the refusal before discovery is history, not a finding
@@ -192,7 +199,8 @@ def main(argv=None):
                 if not good and detail:
                     print("        " + detail.replace("\n", "\n        "))
         print(report.table(rows), flush=True)
-        ok = all(r["result"] == "PASS" for r in rows) and len(rows) == len(plan) and rows
+        ok = (all(r["result"] == "PASS" for r in rows) and len(rows) == len(plan) and rows
+              and "error" not in results.get("discovery", {}))
         results["wall_seconds"] = time.time() - started
         log("lab wall time %.0f s" % results["wall_seconds"])
     finally:

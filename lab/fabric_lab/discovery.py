@@ -6,6 +6,7 @@ reservation and passes the same checks as every other path.
 The committed lab inventory never changes: the round trip works on a copy in the lab's temporary
 directory, with an empty node table beside it, the way a site adds a node table to its inventory.
 """
+import csv
 import os
 import shutil
 import time
@@ -36,13 +37,9 @@ def inventory_copy(workdir):
     return inv, table
 
 
-def _nic():
-    return "virtio-net-pci,netdev=n0,mac=%s,bootindex=1" % MAC
-
-
 def knock(workdir, tap, limit=120):
     """Power the unknown VM on until dhcpd has logged its DHCPDISCOVER, then off: seconds taken."""
-    b = vm.Boot("discover-knock", workdir, firmware=PATH.firmware, nic=_nic(), tap=tap, netns=server.NETNS)
+    b = vm.Boot("discover-knock", workdir, firmware=PATH.firmware, nic=paths.nic(PATH, {"mac": MAC}), tap=tap, netns=server.NETNS)
     b.start()
     try:
         while time.time() - b.started < limit:
@@ -56,10 +53,8 @@ def knock(workdir, tap, limit=120):
 
 
 def rows(table):
-    with open(table) as f:
-        lines = [ln.rstrip("\n") for ln in f if ln.strip()]
-    header = lines[0].split(",")
-    return [dict(zip(header, ln.split(","))) for ln in lines[1:]]
+    with open(table, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def run(playbook, workdir, log):

@@ -27,22 +27,7 @@ def run(playbook, workdir, label, since, inventory):
         return None, ""
     with open(out) as f:
         data = json.load(f)
-    with open(os.path.join(workdir, "site-%s.log" % label)) as f:
-        log = f.read()
-    return data, _table(log)
-
-
-def _table(log):
-    """The table the playbook's debug task printed (one quoted line per table row)."""
-    start = log.find("Show the table")
-    rows = []
-    for line in log[start:].splitlines()[1:]:
-        s = line.strip()
-        if s.startswith(("TASK ", "PLAY ")):
-            break
-        if s.startswith('"') and s.endswith(('",', '"')):
-            rows.append(json.loads(s.rstrip(",")))
-    return "\n".join(rows)
+    return data, data.get("table", "")
 
 
 def node(data, facts):
@@ -83,8 +68,3 @@ def check(path, facts, data):
         "files=%r" % [(f["role"], f["via"], f["path"], f["bytes"], f["size"], f["truncated"]) for f in n["files"]])
     add("boot_status: no findings on a boot that worked", not n["findings"], "findings=%r" % n["findings"])
     return res
-
-
-def strangers(data):
-    """The lab has no client the inventory lacks: any unknown client is a misread."""
-    return [] if data is None else data.get("unknown", [])
