@@ -37,8 +37,12 @@ options:
     default: "-1h"
   dhcp_log:
     description:
-      - C(journal) reads dhcpd's messages from the journal (syslog identifier C(dhcpd)); a path reads a syslog file
-        (C(/var/log/messages) on RHEL, C(/var/log/syslog) on Debian) or C(journalctl -o short-iso) output.
+      - C(journal) reads the DHCP daemon's messages from the journal, whichever C(dhcp_server_backend) runs, ISC
+        dhcpd (syslog identifier C(dhcpd)), Kea (C(kea-dhcp4), its INFO messages) or dnsmasq (C(dnsmasq-dhcp)).
+      - A path reads a syslog file (C(/var/log/messages) on RHEL, C(/var/log/syslog) on Debian) or
+        C(journalctl -o short-iso) output.
+      - Kea logs no DISCOVER or REQUEST at INFO, so with Kea a boot's DHCP stages are its offers and acks, and a
+        refused client is its failed allocation.
     type: str
     default: journal
   tftp_log:
@@ -245,13 +249,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fabric.boot.plugins.module_utils.boot_log import apache, sources, timeline
 
 
-def _read_log(module, name, what, since, identifier):
+def _read_log(module, name, what, since, identifiers):
     if name == "journal":
-        cmd = sources.journal_command(since, (identifier,), module.get_bin_path("journalctl", required=True))
+        cmd = sources.journal_command(since, identifiers, module.get_bin_path("journalctl", required=True))
         rc, out, err = module.run_command(cmd)
         if rc != 0:
             module.fail_json(msg="%s=journal: %s failed (rc %d): %s" % (what, " ".join(cmd), rc, err.strip()))
-        return out, "journal (%s)" % identifier
+        return out, "journal (%s)" % ", ".join(identifiers)
     try:
         with open(name, "rb") as handle:
             return handle.read().decode("utf-8", "replace"), name
@@ -303,7 +307,7 @@ def main():
     records = []
     read = {}
     texts = {}
-    for what, ident in (("dhcp_log", "dhcpd"), ("tftp_log", "in.tftpd")):
+    for what, ident in (("dhcp_log", sources.DHCP_IDENTIFIERS), ("tftp_log", ("in.tftpd",))):
         name = p[what]
         if (name, ident) in texts:
             continue
@@ -312,7 +316,7 @@ def main():
         text, label = _read_log(module, name, what, since, ident)
         texts[(name, ident)] = text
         recs = sources.read_records(text, since, p["syslog_year"], p["syslog_utc_offset"],
-                                    program="dhcpd" if what == "dhcp_log" else "in.tftpd")
+                                    program=ident[0])
         read[label] = len(recs)
         records.extend(recs)
     access = []

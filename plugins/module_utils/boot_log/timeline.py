@@ -30,8 +30,15 @@ LOADER_SUFFIXES = (".efi", ".0", ".kpxe", ".pxe", ".c32", ".lkrn")
 SHIM_OPTIONAL = ("revocations_", "shim_certificate")
 # edk2 HttpBootDxe's User-Agent: the UEFI firmware's own HTTP boot client (HTTPClient, arch 16)
 HTTP_BOOT_AGENT = "UefiHttpBoot"
-REFUSED_NOTES = ("unknown client", "no free leases", "ignored", "not authoritative", "wrong network")
+# ISC dhcpd's words, and dnsmasq's "no address available" (kea.py words Kea's failures as ISC's)
+REFUSED_NOTES = ("unknown client", "no free leases", "ignored", "not authoritative", "wrong network",
+                 "no address available")
 ALL_FORMS = ("flexboot", "htype32", "ipxe")
+# Kea and dnsmasq reserve a port's address for its htype32 (OS) form only; its boot-stage forms
+# lease from the network's dynamic range by design (module_utils/dhcp/strategy.py), so such an
+# answer is part of the port's boot, not a stranger, and its file requests come from that address.
+POOLED_BOOT_DAEMONS = ("kea", "dnsmasq")
+POOLED_BOOT_FORMS = ("flexboot", "ipxe", "mac48")
 
 
 def _key(host, iface):
@@ -178,7 +185,7 @@ def _timeline(p, index, images):
             findings.append("%s asked as %s (%s) and was refused: %s" % (
                 "firmware" if split else "a DHCP client", e["form"], e["wire"], e["note"]))
             break
-    if fw_ack and fw_ack["ip"] != reserved:
+    if fw_ack and fw_ack["ip"] != reserved and not fw_ack.get("pooled"):
         findings.append("got %s, not its reservation %s: the %s form is not reserved on %s" % (
             fw_ack["ip"], reserved, fw_ack["form"], p.port.get("network")))
     # -- files
@@ -271,6 +278,7 @@ def build(dhcp_events, file_requests, nodes, networks=None, images=None, sizes=N
     ports = {}
     strangers = {}
     dyn_ip = {}   # an unknown client's dynamic address -> its wire id, for its file requests
+    pool_ip = {}  # a port's boot-stage pool address (Kea, dnsmasq) -> the port, for its file requests
 
     def port(key):
         if key not in ports:
@@ -285,12 +293,18 @@ def build(dhcp_events, file_requests, nodes, networks=None, images=None, sizes=N
         if key is None and ev.ip and ev.kind in ("OFFER", "ACK", "NAK") and ev.ip in index.by_ip and not ident["wire"]:
             key, form = index.by_ip[ev.ip], None
         entry = {"time": ev.time, "kind": ev.kind, "ip": ev.ip, "wire": ev.client, "form": form or ident["form"],
-                 "via": ev.via, "note": ev.note}
+                 "via": ev.via, "note": ev.note, "daemon": ev.daemon}
+        pooled = (key is not None and ev.daemon in POOLED_BOOT_DAEMONS and entry["form"] in POOLED_BOOT_FORMS
+                  and ev.kind in ("OFFER", "ACK") and ev.ip != index.ports[key]["ipv4"] and index.in_dynamic(ev.ip))
+        if pooled:
+            entry["pooled"] = True
+            pool_ip[ev.ip] = key
         if key is not None:
             port(key).dhcp.append(entry)
         # a stranger: not in the inventory, or an inventoried port whose form was not reserved
         # (refused, or answered from the dynamic range)
-        stranger = key is None or _refused(ev) or (ev.kind in ("OFFER", "ACK") and ev.ip != index.ports[key]["ipv4"])
+        stranger = key is None or _refused(ev) or (ev.kind in ("OFFER", "ACK") and ev.ip != index.ports[key]["ipv4"]
+                                                   and not pooled)
         if stranger and ident["wire"]:
             s = strangers.setdefault(ev.client, dict(ident, first=ev.time, last=ev.time, via=ev.via, requests=0,
                                                      answered=None, refused=None, collides_with=None,
@@ -309,7 +323,7 @@ def build(dhcp_events, file_requests, nodes, networks=None, images=None, sizes=N
     for req in file_requests:
         role = classify(req.path[len(http_prefix):] if req.via == "http" and http_prefix and
                         req.path.startswith(http_prefix) else req.path, images)
-        key = index.by_ip.get(req.ip)
+        key = index.by_ip.get(req.ip) or pool_ip.get(req.ip)
         if key is not None:
             port(key).files.append(_file_entry(req, role, sizes, http_prefix))
         elif req.ip in dyn_ip:
