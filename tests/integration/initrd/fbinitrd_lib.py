@@ -214,6 +214,15 @@ def pipe_list(image, kind, skip=0, skipcpio=False):
     return [n for n in r.stdout.split("\n") if n]
 
 
+def segment_list(image, offset, size, kind):
+    """One archive of a file by hand, as docs/initrd.md tells: `dd` its bytes (from the offset and
+    size mode=list reports) | decompress | cpio -it, under pipefail."""
+    dec = " ".join(DECOMPRESS[kind])
+    r = run(["bash", "-c", f'set -o pipefail; dd if="$1" iflag=skip_bytes,count_bytes skip={offset} '
+             f'count={size} status=none | {dec} | cpio --quiet -it', "segment", image])
+    return [n for n in r.stdout.split("\n") if n]
+
+
 def lsinitrd_file(image, path):
     return subprocess.run(["lsinitrd", "-f", path, image], capture_output=True, check=True).stdout
 

@@ -304,8 +304,13 @@ def test_list_mode_shows_the_appended_archive(injected, scratch):
     assert [a["role"] for a in listed["archives"]] == ["main", "appended"]
     for arch, (kind, blob) in zip(listed["archives"], segs):
         assert {m["name"] for m in arch["members"]} == L.cpio_list_bytes(blob, kind)
+        # the documented by-hand recipe lists the same members in the same order, exit 0
+        assert L.segment_list(dest, arch["offset"], arch["size"], kind) == [m["name"] for m in arch["members"]]
     appended = [m["name"] for m in listed["archives"][1]["members"]]
     assert appended[-1] == MANIFEST
     assert any(n.endswith("/ib_ipoib.ko") for n in appended)
+    prefix = f"usr/lib/modules/{L.KVER}"
+    missing = sorted(r for r in L.module_closure(ADD) if f"{prefix}/{r}" not in appended)
+    assert not missing, f"closure modules missing from the appended archive: {missing}"
     assert not any(n.endswith("/ib_ipoib.ko") for n in L.lsinitrd_list(dest))
     assert listed["manifest"]["mode"] == "append"
