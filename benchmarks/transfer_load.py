@@ -1,0 +1,469 @@
+"""Transfer load: many clients fetching the lab's kernel + initrd from one boot server at once.
+
+  python benchmarks/transfer_load.py [--runs 3] [--tftp-clients 50] [--http-clients 200] [--reuse] [--keep]
+  python benchmarks/transfer_load.py --render [--write docs/performance.md] [--plot docs/transfer-load.png]
+
+The lab (docs/lab.md) is set up once through its own runner (`python -m fabric_lab --keep
+--paths uefi-tftp`, the same call benchmarks/lab_boot.py makes): the boot-server container with
+in.tftpd and Apache as site.yml configured them, serving images/lab/vmlinuz and
+images/lab/initrd.img. Then, --runs times, every variant one after the other (so a busy moment of
+the shared machine hits all of them alike):
+
+* TFTP: --tftp-clients processes inside the lab netns, each reading the kernel then the initrd
+  with benchmarks/tftp_client.py at blksize 512 / 1468 / 8192 (tsize asked; windowsize asked once,
+  to record whether in.tftpd grants it);
+* HTTP: --http-clients threads, each GETting the kernel then the initrd from the /boot alias,
+  against Apache with Debian's mpm_event settings (what the http_server role leaves in place)
+  and with more workers (TUNED below, written to a conf-enabled file for that variant only).
+
+Every client binds its own address (192.168.100.100-199 added to br0), hashes what it received
+and the sha256 is compared with the server's file. Recorded per client: seconds for both files
+(and the HTTP time to the first response), timeouts and duplicate blocks (TFTP); per batch: wall
+time, aggregate MB/s, failures, UDP receive errors on both sides, load average. Stored in --data
+(JSON, committed); --render writes the transfer-load section of docs/performance.md from it.
+Needs root (the lab does); the plot needs matplotlib (benchmarks/requirements.txt).
+"""
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "lab"))
+sys.path.insert(0, HERE)
+from fabric_lab import server  # noqa: E402
+from perfdoc import replace_section  # noqa: E402
+
+DATA = os.path.join(ROOT, "docs", "data", "transfer_load.json")
+PLOT = os.path.join(ROOT, "docs", "transfer-load.png")
+FILES = ("images/lab/vmlinuz", "images/lab/initrd.img")     # lab/inventory: fabric_boot_images.lab
+TFTP_ROOT = "/var/lib/tftpboot"
+HTTP_PREFIX = "/boot/"                                       # http_server_boot_alias -> the TFTP root
+BLKSIZES = (512, 1468, 8192)
+CLIENT_NET = "192.168.100.%d"
+CLIENT_HOSTS = range(100, 200)
+# Apache variants. "default": nothing added, Debian's mods-available/mpm_event.conf rules
+# (StartServers 2, ThreadsPerChild 25, MaxRequestWorkers 150, ServerLimit 16 compiled in).
+# "tuned": enough workers for every client at once, started up front.
+TUNED_FILE = "/etc/apache2/conf-enabled/zz-%s-bench-mpm.conf" % server.PREFIX
+TUNED = {"StartServers": 10, "ServerLimit": 16, "ThreadsPerChild": 25, "MinSpareThreads": 75,
+         "MaxSpareThreads": 250, "MaxRequestWorkers": 400}
+
+
+# ---- the batches, run inside the lab netns (a child process: `ip netns exec`) -------------------
+
+def udp_counters():
+    """InErrors and RcvbufErrors of /proc/net/snmp's Udp line (the current netns)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    table = dict(zip(rows[0][1:], (int(v) for v in rows[1][1:])))
+    return {k: table[k] for k in ("InErrors", "RcvbufErrors", "InDatagrams", "OutDatagrams")}
+
+
+def tftp_worker(idx, blksize, start, out):
+    import tftp_client
+    start.wait()
+    t0 = time.monotonic()
+    row = {"client": idx, "files": []}
+    for name in FILES:
+        r = tftp_client.fetch(server.SERVER_IP, name, blksize=blksize, source=source_ip(idx))
+        row["files"].append(r)
+        if not r["ok"]:
+            break
+    row["seconds"] = time.monotonic() - t0
+    out.put(row)
+
+
+def source_ip(idx):
+    return CLIENT_NET % CLIENT_HOSTS[idx % len(CLIENT_HOSTS)]
+
+
+def tftp_batch(clients, blksize):
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=tftp_worker, args=(i, blksize, start, out)) for i in range(clients)]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)         # every process is forked and waiting on the event
+    before = udp_counters()
+    t0 = time.monotonic()
+    start.set()
+    rows = [out.get(timeout=900) for _p in procs]
+    wall = time.monotonic() - t0
+    for p in procs:
+        p.join()
+    return {"wall": wall, "clients": sorted(rows, key=lambda r: r["client"]),
+            "udp": {k: v - before[k] for k, v in udp_counters().items()}}
+
+
+def http_get(idx, name):
+    conn = http.client.HTTPConnection(server.SERVER_IP, 80, timeout=300, source_address=(source_ip(idx), 0))
+    import hashlib
+    digest, size, buf = hashlib.sha256(), 0, bytearray(1 << 18)
+    t0 = time.monotonic()
+    try:
+        conn.request("GET", HTTP_PREFIX + name)
+        resp = conn.getresponse()
+        first = time.monotonic() - t0
+        view = memoryview(buf)
+        while True:
+            n = resp.readinto(buf)
+            if not n:
+                break
+            digest.update(view[:n])
+            size += n
+        ok = resp.status == 200
+        return {"ok": ok, "status": resp.status, "bytes": size, "sha256": digest.hexdigest(),
+                "first_byte": first, "seconds": time.monotonic() - t0, "error": None if ok else "HTTP %d" % resp.status}
+    except OSError as exc:
+        return {"ok": False, "bytes": size, "sha256": None, "seconds": time.monotonic() - t0, "error": repr(exc)}
+    finally:
+        conn.close()
+
+
+def http_batch(clients):
+    start = threading.Barrier(clients + 1)
+    rows = [None] * clients
+
+    def client(idx):
+        start.wait()
+        t0 = time.monotonic()
+        row = {"client": idx, "files": []}
+        for name in FILES:
+            r = http_get(idx, name)
+            row["files"].append(r)
+            if not r["ok"]:
+                break
+        row["seconds"] = time.monotonic() - t0
+        rows[idx] = row
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    t0 = time.monotonic()
+    start.wait()
+    for t in threads:
+        t.join()
+    return {"wall": time.monotonic() - t0, "clients": rows}
+
+
+def batch_main(argv):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kind", choices=["tftp", "http", "probe"])
+    ap.add_argument("--clients", type=int, default=1)
+    ap.add_argument("--blksize", type=int, default=512)
+    a = ap.parse_args(argv)
+    if a.kind == "tftp":
+        res = tftp_batch(a.clients, a.blksize)
+    elif a.kind == "http":
+        res = http_batch(a.clients)
+    else:
+        import tftp_client
+        res = tftp_client.fetch(server.SERVER_IP, FILES[0], blksize=1468, windowsize=8, source=source_ip(0))
+    json.dump(res, sys.stdout)
+
+
+# ---- orchestration, outside the netns ----------------------------------------------------------
+
+def run_batch(*args):
+    proc = subprocess.run(["ip", "netns", "exec", server.NETNS, sys.executable, os.path.abspath(__file__),
+                           "--batch"] + [str(a) for a in args], check=False, text=True, capture_output=True)
+    if proc.returncode:
+        raise SystemExit("batch %s failed: %s" % (args, proc.stderr[-3000:]))
+    return json.loads(proc.stdout)
+
+
+def server_udp():
+    text = server.exec_("cat", "/proc/net/snmp").stdout
+    rows = [line.split() for line in text.splitlines() if line.startswith("Udp:")]
+    table = dict(zip(rows[0][1:], (int(v) for v in rows[1][1:])))
+    return {k: table[k] for k in ("InErrors", "RcvbufErrors", "SndbufErrors")}
+
+
+def apache(variant):
+    """Apply an Apache variant in the container: tested with apache2ctl -t, then a full restart
+    (MPM limits are read at start-up only)."""
+    if variant == "tuned":
+        body = "# written by benchmarks/transfer_load.py for one variant, removed afterwards\n<IfModule mpm_event_module>\n"
+        body += "".join("    %s %d\n" % kv for kv in TUNED.items()) + "</IfModule>\n"
+        server.sh(["podman", "exec", "-i", server.CONTAINER, "sh", "-c", 'cat > "$1"', "sh", TUNED_FILE], input=body)
+    else:
+        server.exec_("rm", "-f", TUNED_FILE)
+    server.exec_("apache2ctl", "-t")
+    server.exec_("systemctl", "restart", "apache2")
+    for _i in range(50):
+        # the container has no curl: ask from the lab netns, where the clients are
+        if server.sh(["ip", "netns", "exec", server.NETNS, "curl", "-sf", "-o", "/dev/null",
+                      "http://%s%s%s" % (server.SERVER_IP, HTTP_PREFIX, FILES[0])], check=False).returncode == 0:
+            return
+        time.sleep(0.2)
+    raise SystemExit("Apache did not come back after the %s restart" % variant)
+
+
+def summarize(res, sums):
+    """Check every client's files against the server's sha256; per-batch figures."""
+    rows = res["clients"]
+    good = [r for r in rows if len(r["files"]) == len(FILES) and all(
+        f["ok"] and f["sha256"] == sums[n] for f, n in zip(r["files"], FILES))]
+    total_bytes = sum(f["bytes"] for r in rows for f in r["files"])
+    out = {"clients": len(rows), "ok": len(good), "wall": res["wall"], "mb_s": total_bytes / 1e6 / res["wall"],
+           "per_client": sorted(r["seconds"] for r in rows),
+           "errors": sorted({f["error"] for r in rows for f in r["files"] if f.get("error")}),
+           "mismatch": sum(1 for r in rows for f, n in zip(r["files"], FILES) if f["ok"] and f["sha256"] != sums[n])}
+    if rows and "timeouts" in rows[0]["files"][0]:
+        out["timeouts"] = sum(f["timeouts"] for r in rows for f in r["files"])
+        out["duplicates"] = sum(f["duplicates"] for r in rows for f in r["files"])
+        out["granted"] = sorted({json.dumps(f["oack"], sort_keys=True) for r in rows for f in r["files"]})
+    else:
+        out["first_byte"] = sorted(max(f.get("first_byte", 0) for f in r["files"]) for r in rows)
+    for k in ("udp", "server_udp"):
+        if k in res:
+            out[k] = res[k]
+    return out
+
+
+def measure(args):
+    from lab_boot import lab          # the lab runner, called as lab_boot does
+    data = load_data(args.data) if args.append else {}
+    if not args.reuse:
+        setup = lab("--keep", "--paths", "uefi-tftp")
+        if setup.get("site", {}).get("run", {}).get("rc") != 0:
+            lab("down")
+            raise SystemExit("lab set-up failed: %s" % json.dumps(setup.get("site")))
+    try:
+        for h in CLIENT_HOSTS:
+            server.sh(["ip", "-n", server.NETNS, "addr", "replace", "%s/24" % (CLIENT_NET % h), "dev", server.BRIDGE])
+        sums, sizes = {}, {}
+        for n in FILES:
+            path = "%s/%s" % (TFTP_ROOT, n)
+            sums[n] = server.exec_("sha256sum", path).stdout.split()[0]
+            sizes[n] = int(server.exec_("stat", "-c", "%s", path).stdout)
+        mpm = server.exec_("sh", "-c", "grep -v '^\\s*#' /etc/apache2/mods-enabled/mpm_*.conf | grep -v '^\\s*$'").stdout
+        data.update(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), sizes=sizes, sha256=sums,
+                    mpm_default=mpm, tuned=TUNED, cpus=os.cpu_count(), load_before=open("/proc/loadavg").read().strip(),
+                    tftpd=server.exec_("sh", "-c", "in.tftpd -V 2>&1 | head -1; systemctl cat tftp.service | grep ^ExecStart",
+                                       check=False).stdout.strip(),
+                    apache_version=server.exec_("apache2", "-v", check=False).stdout.splitlines()[0],
+                    tftp_clients=args.tftp_clients, http_clients=args.http_clients)
+        data["windowsize_probe"] = run_batch("probe")
+        print("windowsize probe: granted %s" % data["windowsize_probe"].get("oack"), flush=True)
+        data.setdefault("runs", [])
+        for run in range(args.runs):
+            for kind, variant in [("tftp", b) for b in BLKSIZES] + [("http", "default"), ("http", "tuned")]:
+                load = open("/proc/loadavg").read().split()[0]
+                before = server_udp()
+                if kind == "tftp":
+                    res = run_batch("tftp", "--clients", args.tftp_clients, "--blksize", variant)
+                    name = "tftp blksize %d" % variant
+                else:
+                    apache(variant)
+                    res = run_batch("http", "--clients", args.http_clients)
+                    name = "http %s" % variant
+                res["server_udp"] = {k: v - before[k] for k, v in server_udp().items()}
+                s = summarize(res, sums)
+                s.update(variant=name, run=run + 1, load=float(load), load_after=float(open("/proc/loadavg").read().split()[0]))
+                data["runs"].append(s)
+                print("run %d %-18s ok %d/%d wall %.1f s %.0f MB/s median client %.1f s max %.1f s load %s %s" % (
+                    run + 1, name, s["ok"], s["clients"], s["wall"], s["mb_s"], statistics.median(s["per_client"]),
+                    s["per_client"][-1], load, s["errors"][:3]), flush=True)
+                save(args.data, data)
+        data["load_after"] = open("/proc/loadavg").read().strip()
+        save(args.data, data)
+    finally:
+        try:
+            apache("default")
+        except (SystemExit, subprocess.CalledProcessError) as exc:
+            print("could not restore Apache: %s" % exc, file=sys.stderr)
+        if not args.keep:
+            lab("down")
+
+
+def save(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+def load_data(path):
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    return {}
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def variants(data):
+    order = []
+    for r in data["runs"]:
+        if r["variant"] not in order:
+            order.append(r["variant"])
+    return order
+
+
+def med(runs, fn):
+    return statistics.median(fn(r) for r in runs)
+
+
+def render(data):
+    mb = sum(data["sizes"].values()) / 1e6
+    lines = ["## Transfer load (`benchmarks/transfer_load.py`)", ""]
+    lines.append(
+        "%d TFTP clients and %d HTTP clients at once fetch the lab's kernel (%.1f MB) and initrd (%.1f MB), one "
+        "after the other like a boot loader, from the lab's boot-server container (in.tftpd and Apache as "
+        "site.yml configured them) over the lab bridge (veth, MTU 1500). Clients run on the same machine "
+        "inside the lab netns, each from its own address: TFTP as one process per client "
+        "(`benchmarks/tftp_client.py`), HTTP as one thread per client (`http.client`). Every file every client "
+        "received was hashed and compared with the server's sha256. Measured %s, %d runs per variant, run one "
+        "after the other in each round; figures are medians over the runs. Machine: %d cores shared with "
+        "other jobs, clients and servers on the same cores (a real boot server has its cores to itself and "
+        "the clients elsewhere: read the figures as a lower bound); `/proc/loadavg` before: `%s`, after: `%s`."
+        % (data["tftp_clients"], data["http_clients"], data["sizes"][FILES[0]] / 1e6, data["sizes"][FILES[1]] / 1e6,
+           data["date"], max(r["run"] for r in data["runs"]), data["cpus"], data["load_before"],
+           data.get("load_after", "-")))
+    lines.append("")
+    lines.append("| variant | clients ok (all runs) | sha256 mismatches | per-client s: median | p90 | max | "
+                 "batch wall s | aggregate MB/s | client timeouts | duplicate blocks | UDP errors client/server | "
+                 "load 1-min at start |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    derived = []
+    for v in variants(data):
+        runs = [r for r in data["runs"] if r["variant"] == v]
+        ok = sum(r["ok"] for r in runs)
+        total = sum(r["clients"] for r in runs)
+        udp_c = med(runs, lambda r: r.get("udp", {}).get("InErrors", 0))
+        udp_s = med(runs, lambda r: r.get("server_udp", {}).get("InErrors", 0))
+        tftp = "timeouts" in runs[0]
+        lines.append("| %s | %d/%d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %s | %s | %s | %s |" % (
+            v, ok, total, sum(r["mismatch"] for r in runs),
+            med(runs, lambda r: statistics.median(r["per_client"])), med(runs, lambda r: pct(r["per_client"], 0.9)),
+            med(runs, lambda r: r["per_client"][-1]), med(runs, lambda r: r["wall"]), med(runs, lambda r: r["mb_s"]),
+            "%g" % med(runs, lambda r: r["timeouts"]) if tftp else "-",
+            "%g" % med(runs, lambda r: r["duplicates"]) if tftp else "-",
+            "%g / %g" % (udp_c, udp_s) if tftp else "-",
+            "/".join("%.1f" % r["load"] for r in runs)))
+        wall = med(runs, lambda r: r["per_client"][-1])
+        derived.append((v, runs[0]["clients"] * 60 / wall, med(runs, lambda r: r["mb_s"]) * 60 / mb))
+    lines.append("")
+    http = [v for v in variants(data) if v.startswith("http")]
+    if http:
+        lines.append("HTTP time to the first response byte (the wait for a free Apache worker), per client the "
+                     "longer of its two requests, medians over the runs:")
+        lines.append("")
+        lines.append("| variant | median s | p90 s | max s |")
+        lines.append("|---|---|---|---|")
+        for v in http:
+            runs = [r for r in data["runs"] if r["variant"] == v]
+            lines.append("| %s | %.2f | %.2f | %.2f |" % (
+                v, med(runs, lambda r: statistics.median(r["first_byte"])), med(runs, lambda r: pct(r["first_byte"], 0.9)),
+                med(runs, lambda r: r["first_byte"][-1])))
+        lines.append("")
+    errors = sorted({e for r in data["runs"] for e in r["errors"]})
+    lines.append("Errors seen: %s." % ("; ".join("`%s`" % e for e in errors) if errors else "none"))
+    probe = data.get("windowsize_probe", {})
+    lines.append("")
+    lines.append("in.tftpd (%s) options: every TFTP client asked for `tsize` and its `blksize`; granted: %s. "
+                 "A probe asking `blksize=1468 windowsize=8` was granted `%s`: tftpd-hpa 5.2 has no RFC 7440 "
+                 "windowsize (its option table lists blksize, blksize2, tsize, timeout, utimeout, rollover), so "
+                 "every TFTP transfer here is lock-step, one ACK per block." % (
+                     data["tftpd"].replace("\n", "; "),
+                     "; ".join(sorted({g for r in data["runs"] for g in r.get("granted", [])})),
+                     json.dumps(probe.get("oack"), sort_keys=True)))
+    lines.append("")
+    lines.append("Apache %s. `default` is what the http_server role leaves in place, Debian's "
+                 "`mods-enabled/mpm_event.conf`: `%s`. `tuned` adds, for that variant only, `%s` "
+                 "(checked with `apache2ctl -t`, full restart before each HTTP batch of either variant)." % (
+                     data["apache_version"].replace("Server version: ", ""),
+                     "; ".join(line.strip() for line in data["mpm_default"].splitlines()
+                               if not line.strip().startswith("<")).replace("/etc/apache2/mods-enabled/", ""),
+                     ", ".join("%s %d" % kv for kv in data["tuned"].items())))
+    lines.append("")
+    lines.append("### Nodes booted per minute (derived)")
+    lines.append("")
+    lines.append("Derived from the table above, not measured with booting nodes: only the kernel + initrd fetch "
+                 "(%.1f MB) loads the boot server; firmware, DHCP, the loader and the kernel's own start-up run on "
+                 "the nodes in parallel and add latency, not server load. *batch*: a wave of as many nodes as "
+                 "clients above, all starting at once, is served in the slowest client's time (max per-client s), "
+                 "so waves back to back give clients x 60 / max. *throughput*: aggregate MB/s x 60 / %.1f MB, "
+                 "what the server sustains when nodes arrive spread out." % (mb, mb))
+    lines.append("")
+    lines.append("| variant | nodes/min, batch | nodes/min, throughput |")
+    lines.append("|---|---|---|")
+    for v, batch, thr in derived:
+        lines.append("| %s | %.0f | %.0f |" % (v, batch, thr))
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def plot(data, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for v in variants(data):
+        runs = [r for r in data["runs"] if r["variant"] == v]
+        # the run with the median batch wall time stands for the variant
+        r = sorted(runs, key=lambda x: x["wall"])[len(runs) // 2]
+        ys = [(i + 1) / len(r["per_client"]) for i in range(len(r["per_client"]))]
+        ax.step(r["per_client"], ys, where="post", label="%s (%d clients)" % (v, r["clients"]))
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per client for kernel + initrd (log)")
+    ax.set_ylabel("fraction of clients done")
+    ax.set_title("Transfer load: clients at once against one boot server (run with the median wall time)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--batch":
+        return batch_main(sys.argv[2:])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--tftp-clients", type=int, default=50)
+    ap.add_argument("--http-clients", type=int, default=200)
+    ap.add_argument("--reuse", action="store_true", help="measure a lab left by `python -m fabric_lab --keep`")
+    ap.add_argument("--keep", action="store_true", help="leave the lab running at the end")
+    ap.add_argument("--append", action="store_true", help="add the runs to those already in --data")
+    ap.add_argument("--data", default=DATA)
+    ap.add_argument("--render", action="store_true", help="only write the section (and plot) from --data")
+    ap.add_argument("--write", metavar="FILE", help="docs/performance.md to update")
+    ap.add_argument("--plot", metavar="PNG", help="plot file (default %s with --write, needs matplotlib)" % PLOT)
+    args = ap.parse_args()
+    if not args.render:
+        if os.geteuid() != 0:
+            raise SystemExit("needs root (the lab: netns, podman)")
+        measure(args)
+    data = load_data(args.data)
+    if not data.get("runs"):
+        raise SystemExit("no measurements in %s" % args.data)
+    body = render(data)
+    print(body)
+    if args.write:
+        plot_path = args.plot or PLOT
+        try:
+            plot(data, plot_path)
+            body += "\n![per-client fetch times](%s)\n" % os.path.relpath(plot_path, os.path.dirname(args.write))
+        except ImportError:
+            print("no matplotlib: section written without the plot", file=sys.stderr)
+        replace_section(args.write, "transfer-load", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
