@@ -433,7 +433,7 @@ def plot(data, out):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--batch":
         return batch_main(sys.argv[2:])
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--tftp-clients", type=int, default=50)
     ap.add_argument("--http-clients", type=int, default=200)
