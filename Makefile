@@ -66,8 +66,9 @@ molecule: collection-link
 
 # The lab (docs/lab.md): netns + boot-server container + site.yml + one VM per boot path, then a
 # timing table; everything is removed afterwards unless KEEP=1. LAB_ARGS: e.g. --paths uefi-tftp.
+# DHCP=kea|dnsmasq: the whole lab on that daemon; DHCP_SWITCH=kea,dnsmasq: switch the live lab to each.
 lab: collection-link
-	PYTHONPATH=$(ROOT)/lab python -m fabric_lab $(LAB_ARGS)
+	DHCP="$(DHCP)" DHCP_SWITCH="$(DHCP_SWITCH)" PYTHONPATH=$(ROOT)/lab python -m fabric_lab $(LAB_ARGS)
 
 lab-down:
 	PYTHONPATH=$(ROOT)/lab python -m fabric_lab down

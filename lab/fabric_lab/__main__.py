@@ -18,10 +18,10 @@ import sys
 import tempfile
 import time
 
-from . import checks, ipv6_ra, paths, report, server, vm
+from . import backends, checks, discovery, ipv6_ra, paths, report, server, status, vm
 
 ROOT = server.ROOT
-SITE = os.path.join(ROOT, "playbooks", "site.yml")
+PLAYBOOKS = os.path.join(ROOT, "playbooks")
 
 
 def log(msg):
@@ -36,20 +36,21 @@ def ansible_env():
     return env
 
 
-def playbook(workdir, label, *extra):
-    """Run site.yml on the lab inventory; returns the PLAY RECAP counters of the boot server."""
+def playbook(workdir, label, *extra, play="site.yml", inventory=paths.INVENTORY):
+    """Run a playbook of playbooks/ on the lab inventory; returns rc and the PLAY RECAP counters
+    of the boot server."""
     exe = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     exe = exe if os.path.exists(exe) else "ansible-playbook"
     out = os.path.join(workdir, "site-%s.log" % label)
     t0 = time.time()
     with open(out, "w") as f:
-        rc = subprocess.run([exe, "-i", paths.INVENTORY, SITE] + list(extra), env=ansible_env(),
+        rc = subprocess.run([exe, "-i", inventory, os.path.join(PLAYBOOKS, play)] + list(extra), env=ansible_env(),
                             stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
     text = open(out).read()
     m = re.search(r"^%s\s*:\s*(.*)$" % re.escape(server.INVENTORY_HOST), text, re.M)
     recap = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))) if m else {}
     summary = m.group(1).strip() if m else "no recap"
-    log("site.yml %s: rc=%d %s (%.0f s, log %s)" % (label, rc, summary, time.time() - t0, out))
+    log("%s %s: rc=%d %s (%.0f s, log %s)" % (play, label, rc, summary, time.time() - t0, out))
     if rc != 0:
         print(text[-5000:], flush=True)
     return rc, recap
@@ -74,7 +75,7 @@ def stage_image(initrd=None):
     return out
 
 
-def setup(args, workdir, plan, results):
+def setup(args, workdir, plan, results, inventory):
     """Container on the bridge, the source tree, site.yml (with --site-checks: check, run, rerun)."""
     if args.reuse:
         log("workdir %s; reusing %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
@@ -86,12 +87,34 @@ def setup(args, workdir, plan, results):
     server.up(volumes=["%s:%s:ro" % (source, SOURCE_TREE), "/lib/modules:/lib/modules:ro"])
     runs = ["check", "run", "rerun"] if args.site_checks else ["run"]
     for label in runs:
-        rc, recap = playbook(workdir, label, *(["--check", "--diff"] if label == "check" else []))
+        rc, recap = playbook(workdir, label, *(["--check", "--diff"] if label == "check" else []), inventory=inventory)
         results["site"][label] = {"rc": rc, "recap": recap}
         if rc:
             raise SystemExit("site.yml %s failed (log %s/site-%s.log)" % (label, workdir, label))
         if label == "rerun" and recap.get("changed", -1) != 0:
             raise SystemExit("the second site.yml run reported changed=%s, must be 0" % recap.get("changed"))
+
+
+def switched(args, workdir, backend, plan, boots, results, seen_by_path, served_by):
+    """Switch the live lab to backend (site.yml, watched by the DHCP prober), then boot
+    backends.SWITCH_PATH again through it; its checks run with the others'."""
+    (p, facts), = paths.nodes([backends.SWITCH_PATH])
+    if not any(q.name == p.name for q, f_ in plan):
+        server.add_tap(facts["tap"])
+    inv, res = backends.switch(playbook, workdir, log, backend, facts["mac"])
+    results["switches"].append(res)
+    if res["rc"]:
+        return
+    p = p._replace(name="%s@%s" % (p.name, backend), title="%s, through %s" % (p.title, backend))
+    log("booting %s through %s" % (p.name, backend))
+    b = vm.Boot(p.name, workdir, firmware=p.firmware, nic=paths.nic(p, facts), tap=facts["tap"], netns=server.NETNS,
+                extra=p.qemu).start().wait(args.timeout)
+    plan.append((p, facts))
+    boots.append(b)
+    served_by[p.name] = backend
+    seen_by_path[p.name], table = status.run(playbook, workdir, "status-%s" % backend, b.started - 1, inv)
+    log("boot_status of %s:" % p.name)
+    print(table, flush=True)
 
 
 def main(argv=None):
@@ -107,8 +130,16 @@ def main(argv=None):
                          "(must report changed=0)")
     ap.add_argument("--initrd", help="initrd to stage as images/lab/initrd.img (development)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--discover", action="store_true",
+                    help="after the boots, the discovery round trip: a VM not in the inventory is refused, "
+                         "discover.yml appends it to a node table, site.yml, and it boots to its reservation")
     ap.add_argument("--reuse", action="store_true",
                     help="boot again on a lab left by --keep: no set-up, no site.yml")
+    ap.add_argument("--dhcp", type=backends.check, default=os.environ.get("DHCP") or "isc",
+                    help="the DHCP daemon of the whole lab: isc (default), kea or dnsmasq (DHCP=)")
+    ap.add_argument("--switch", default=os.environ.get("DHCP_SWITCH", ""),
+                    help="after the boots, switch the live lab to each of these backends in turn (e.g. kea,dnsmasq; "
+                         "DHCP_SWITCH=) and boot %s through each" % backends.SWITCH_PATH)
     ap.add_argument("action", nargs="?", choices=["run", "down"], default="run",
                     help="down: remove a lab left by --keep")
     args = ap.parse_args(argv)
@@ -120,7 +151,11 @@ def main(argv=None):
             shutil.rmtree(d, ignore_errors=True)
         return 0
     selected = [p for p in args.paths.split(",") if p]
-    plan = paths.nodes(selected)
+    plan = paths.nodes(backends.servable(args.dhcp, selected))
+    switches = [backends.check(b) for b in args.switch.split(",") if b]
+    if args.discover and args.dhcp != "isc":
+        # discover.yml finds unknown clients with boot_status, which reads ISC dhcpd's log only
+        raise SystemExit("--discover needs --dhcp isc")
     if server.exists() and not args.reuse:
         log("removing the previous lab (netns %s / container %s)" % (server.NETNS, server.CONTAINER))
         server.down()
@@ -128,10 +163,12 @@ def main(argv=None):
     started = time.time()
     capture = ra = None
     boots = []
-    results = {"paths": [], "site": {}, "workdir": workdir}
+    results = {"paths": [], "site": {}, "workdir": workdir, "dhcp": args.dhcp, "switches": []}
+    served_by = {}           # path name -> backend, for the boots after a switch
     ok = False
     try:
-        setup(args, workdir, plan, results)
+        inventory = paths.INVENTORY if args.dhcp == "isc" else backends.inventory_copy(workdir, args.dhcp)
+        setup(args, workdir, plan, results, inventory)
         capture = server.Capture(os.path.join(workdir, "br0.pcap")).start()
         # an empty router advertisement ends iPXE's ~13 s wait for IPv6 autoconfiguration
         ra = ipv6_ra.start(server.NETNS, server.BRIDGE)
@@ -141,6 +178,32 @@ def main(argv=None):
                                  netns=server.NETNS, extra=p.qemu))
         log("booting %d VMs, %d at a time, %d s limit each" % (len(boots), args.parallel, args.timeout))
         vm.run_all(boots, args.timeout, parallel=args.parallel)
+        # the product's own report of the same boots, from the daemons' logs (docs/status.md)
+        booted = min([b.started for b in boots if b.started] or [started])
+        seen, table = status.run(playbook, workdir, "status", booted - 2, inventory)
+        log("boot_status (playbooks/status.yml) on the boot server:")
+        print(table or "(no table: see %s/site-status.log)" % workdir, flush=True)
+        results["status"] = seen
+        seen_by_path = {}
+        found = None
+        if args.discover:
+            # a failed round trip is one failed result; the paths above are still checked
+            try:
+                found, found_facts, inventory, results["discovery"] = discovery.run(playbook, workdir, log)
+            except SystemExit as exc:
+                results["discovery"] = {"error": str(exc)}
+                log(str(exc))
+        if found:
+            plan.append((found, found_facts))
+            boots.append(discovery.boot(workdir, found, found_facts, args.timeout))
+            # since its second power-on: the refusal before discovery is history, not a finding
+            seen_by_path[found.name], table = status.run(playbook, workdir, "status-discovered",
+                                                         boots[-1].started - 1, inventory)
+            log("boot_status of the discovered node's boot:")
+            print(table, flush=True)
+            results["discovery"]["status"] = seen_by_path[found.name]
+        for backend in switches:
+            switched(args, workdir, backend, plan, boots, results, seen_by_path, served_by)
         ipv6_ra.stop(ra)
         ra = None
         capture.stop()
@@ -150,10 +213,11 @@ def main(argv=None):
         ev = report.events(capture.path, server.SERVER_IP, [f for p, f in plan])
         rows = []
         for (p, facts), b in zip(plan, boots):
-            t = report.timings(ev[facts["mac"]], b.started, p.loader, "vmlinuz", "initrd.img")
+            t = report.timings(ev[facts["mac"]], b.started, p.loader, "vmlinuz", "initrd.img", until=b.ended)
             via = {v for t_, n, v in ev[facts["mac"]]["requests"] if n.endswith("vmlinuz")}
             t["images_via"] = sorted(via)
-            res = checks.check(p, facts, b, t, dhcpd_log)
+            res = (checks.check(p, facts, b, t, dhcpd_log, served_by.get(p.name, args.dhcp))
+                   + status.check(p, facts, seen_by_path.get(p.name, seen)))
             passed = all(r[1] for r in res)
             rows.append({"path": p.name, "result": "PASS" if passed else "FAIL", "offer": t["offer"],
                          "loader": t["loader"], "images": t["images"], "marker": b.first(checks.MARKER),
@@ -167,7 +231,10 @@ def main(argv=None):
                 if not good and detail:
                     print("        " + detail.replace("\n", "\n        "))
         print(report.table(rows), flush=True)
-        ok = all(r["result"] == "PASS" for r in rows) and len(rows) == len(plan) and rows
+        ok = (all(r["result"] == "PASS" for r in rows) and len(rows) == len(plan) and rows
+              and "error" not in results.get("discovery", {})
+              and len(results["switches"]) == len(switches)
+              and all(sw["rc"] == 0 and sw["watch"]["double"] == 0 for sw in results["switches"]))
         results["wall_seconds"] = time.time() - started
         log("lab wall time %.0f s" % results["wall_seconds"])
     finally:

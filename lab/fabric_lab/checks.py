@@ -7,7 +7,7 @@ running system (/proc/cmdline, the interface, dhclient's lease, /proc/modules, r
 """
 import re
 
-from . import server
+from . import backends, server
 
 TFTP_ROOT = "/var/lib/tftpboot"
 PROOF = "fabric.boot smoke: "
@@ -44,8 +44,9 @@ def _fields(line):
     return dict(f.split("=", 1) for f in line.split() if "=" in f)
 
 
-def check(path, facts, boot, timing, dhcpd_log):
-    """[(what, ok, detail)] for one boot."""
+def check(path, facts, boot, timing, journal, backend="isc"):
+    """[(what, ok, detail)] for one boot; journal: the boot server's (short-unix), backend: the
+    DHCP daemon that served this boot."""
     text = boot.text
     tail = "\n".join(text.splitlines()[-30:])
     lines = proof_lines(text)
@@ -87,9 +88,9 @@ def check(path, facts, boot, timing, dhcpd_log):
         "%d ACKs" % timing["acks"])
     # The lab network has no dynamic range: an address at all means the reservation matched
     # (for an InfiniBand port: by one of its client-id forms).
-    acks = dhcpd_log.count("DHCPACK on %s to %s" % (facts["ip"], facts["mac"]))
-    add("dhcpd logged DHCPACK on %s to %s, for the firmware and the OS stage" % (facts["ip"], facts["mac"]),
-        acks >= 2, "%d DHCPACK lines in the container's journal" % acks)
+    acks = backends.acks(journal, backend, facts["ip"], facts["mac"], since=boot.started - 1)
+    add("%s logged a DHCPACK of %s to %s for the firmware and the OS stage" % (backend, facts["ip"], facts["mac"]),
+        acks >= 2, "%d such lines in the container's journal since power-on" % acks)
     add("kernel and initrd fetched over %s" % path.fetch,
         timing["images"] is not None and timing["images_via"] == [path.fetch],
         "kernel requested over %s" % (timing["images_via"] or "nothing"))

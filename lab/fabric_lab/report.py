@@ -59,7 +59,7 @@ def _dhcp(payload):
 
 
 def events(pcap, server_ip, vms):
-    """Per VM mac: {'dhcp': [(t, type)], 'requests': [(t, name, proto)], 'ends': {name: t}}."""
+    """Per VM mac: {'dhcp': [(t, type)], 'requests': [(t, name, proto)], 'ends': {name: [t of its data]}}."""
     by_mac = {v["mac"]: {"dhcp": [], "requests": [], "ends": {}} for v in vms}
     by_ip = {v["ip"]: v["mac"] for v in vms}
     flows = {}   # (vm ip, vm port) -> file name requested on it
@@ -82,7 +82,7 @@ def events(pcap, server_ip, vms):
                 by_mac[by_ip[src]]["requests"].append((t, name, via))
         elif src == server_ip and dst in by_ip and (dst, dp) in flows and payload:
             # data only: the TCP close that follows an HTTP transfer is not part of it
-            by_mac[by_ip[dst]]["ends"][flows[(dst, dp)]] = t
+            by_mac[by_ip[dst]]["ends"].setdefault(flows[(dst, dp)], []).append(t)
     return by_mac
 
 
@@ -114,8 +114,16 @@ def _first(items, pred):
     return None
 
 
-def timings(ev, t0, loader, kernel, initrd):
-    """Seconds after t0 for offer, loader fetched, kernel+initrd fetched; None when not seen."""
+def timings(ev, t0, loader, kernel, initrd, until=None):
+    """Seconds after t0 for offer, loader fetched, kernel+initrd fetched; None when not seen.
+    Only packets from t0 (less a second of clock skew) to until count: the same VM may boot
+    again later in the run (the backend switch), and a DHCP prober may use its MAC."""
+    lo, hi = t0 - 1, until if until is not None else float("inf")
+    ev = {"dhcp": [d for d in ev["dhcp"] if lo <= d[0] <= hi],
+          "requests": [r for r in ev["requests"] if lo <= r[0] <= hi],
+          "ends": {n: max(t for t in ts if lo <= t <= hi) for n, ts in ev["ends"].items()
+                   if any(lo <= t <= hi for t in ts)}}
+
     def rel(t):
         return None if t is None else t - t0
     offer = _first(ev["dhcp"], lambda d: d[1] == "OFFER")

@@ -34,7 +34,7 @@ _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _RESERVATION_NAME = re.compile(r"[^A-Za-z0-9_-]")
 NETWORK_KEYS = ("subnet", "boot_server", "gateway", "dns_servers", "domain_name", "dynamic_range",
                 "client_id_forms", "boot_image", "mtu", "description", "secure_boot", "boot_fetch",
-                "relay")
+                "relay", "deny_unknown_clients")
 # Optional boot-path overrides of a network or one interface (docs/inventory.md "Boot paths"):
 # None means "the server-wide default" (fabric_secure_boot / boot_loader_fetch).
 BOOT_FETCH_VALUES = ("tftp", "http")
@@ -153,6 +153,12 @@ def normalize_networks(networks, problems):
         boot_path = _boot_path_keys(data, where, problems)
         if len(problems) != before:
             continue
+        # None: the DHCP server's own switch (dhcp_server_deny_unknown_clients) decides. A bad value
+        # is reported but keeps the network, so its interfaces are not reported as orphans too.
+        deny_unknown = data.get("deny_unknown_clients")
+        if deny_unknown is not None and not isinstance(deny_unknown, bool):
+            problems.append("%s.deny_unknown_clients: must be true or false, got %r" % (where, deny_unknown))
+            deny_unknown = None
         result[name] = {
             "name": name,
             "subnet": str(net),
@@ -171,6 +177,7 @@ def normalize_networks(networks, problems):
             "secure_boot": boot_path["secure_boot"],
             "boot_fetch": boot_path["boot_fetch"],
             "relay": str(relay) if relay else None,
+            "deny_unknown_clients": deny_unknown,
             "_net": net,
             "_dyn": dyn,
             "_server": server,

@@ -37,8 +37,12 @@ options:
     default: "-1h"
   dhcp_log:
     description:
-      - C(journal) reads dhcpd's messages from the journal (syslog identifier C(dhcpd)); a path reads a syslog file
-        (C(/var/log/messages) on RHEL, C(/var/log/syslog) on Debian) or C(journalctl -o short-iso) output.
+      - C(journal) reads the DHCP daemon's messages from the journal, whichever C(dhcp_server_backend) runs, ISC
+        dhcpd (syslog identifier C(dhcpd)), Kea (C(kea-dhcp4), its INFO messages) or dnsmasq (C(dnsmasq-dhcp)).
+      - A path reads a syslog file (C(/var/log/messages) on RHEL, C(/var/log/syslog) on Debian) or
+        C(journalctl -o short-iso) output.
+      - Kea logs no DISCOVER or REQUEST at INFO, so with Kea a boot's DHCP stages are its offers and acks, and a
+        refused client is its failed allocation.
     type: str
     default: journal
   tftp_log:
@@ -47,11 +51,13 @@ options:
     default: journal
   http_log:
     description:
-      - Apache access logs to read (common or combined format). Missing files are skipped.
+      - Apache access logs to read (common, combined or Debian's vhost_combined format). Missing files are skipped.
+      - Debian's Apache logs requests that no enabled site claims, which is every boot request once
+        http_server has turned the default site off, to C(other_vhosts_access.log).
       - Empty list to read none.
     type: list
     elements: path
-    default: [/var/log/apache2/access.log, /var/log/httpd/access_log]
+    default: [/var/log/apache2/access.log, /var/log/apache2/other_vhosts_access.log, /var/log/httpd/access_log]
   nodes:
     description: The normalised nodes, RV(fabric.boot.validate_inventory#module:fabric_nodes) of C(fabric.boot.validate_inventory).
     type: dict
@@ -156,7 +162,7 @@ nodes:
       description: Address the OS stage was given.
       type: str
     loader:
-      description: Boot loader fetched (via and path).
+      description: The boot loader the firmware fetched first (via and path), for example C(tftp uefi-sb/shimx64.efi) before GRUB.
       type: str
     menu:
       description: Menu read, with C((default)) when it was the default menu.
@@ -240,16 +246,16 @@ import fnmatch
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fabric.boot.plugins.module_utils.boot_log import sources, timeline
+from ansible_collections.fabric.boot.plugins.module_utils.boot_log import apache, sources, timeline
 
 
-def _read_log(module, name, what, since, identifier):
+def _read_log(module, name, what, since, identifiers):
     if name == "journal":
-        cmd = sources.journal_command(since, (identifier,), module.get_bin_path("journalctl", required=True))
+        cmd = sources.journal_command(since, identifiers, module.get_bin_path("journalctl", required=True))
         rc, out, err = module.run_command(cmd)
         if rc != 0:
             module.fail_json(msg="%s=journal: %s failed (rc %d): %s" % (what, " ".join(cmd), rc, err.strip()))
-        return out, "journal (%s)" % identifier
+        return out, "journal (%s)" % ", ".join(identifiers)
     try:
         with open(name, "rb") as handle:
             return handle.read().decode("utf-8", "replace"), name
@@ -277,8 +283,7 @@ def main():
             since=dict(type="str", default="-1h"),
             dhcp_log=dict(type="str", default="journal"),
             tftp_log=dict(type="str", default="journal"),
-            http_log=dict(type="list", elements="path",
-                          default=["/var/log/apache2/access.log", "/var/log/httpd/access_log"]),
+            http_log=dict(type="list", elements="path", default=list(apache.ACCESS_LOGS)),
             nodes=dict(type="dict", default={}),
             networks=dict(type="dict", default={}),
             boot_images=dict(type="dict", default={}),
@@ -302,7 +307,7 @@ def main():
     records = []
     read = {}
     texts = {}
-    for what, ident in (("dhcp_log", "dhcpd"), ("tftp_log", "in.tftpd")):
+    for what, ident in (("dhcp_log", sources.DHCP_IDENTIFIERS), ("tftp_log", ("in.tftpd",))):
         name = p[what]
         if (name, ident) in texts:
             continue
@@ -311,7 +316,7 @@ def main():
         text, label = _read_log(module, name, what, since, ident)
         texts[(name, ident)] = text
         recs = sources.read_records(text, since, p["syslog_year"], p["syslog_utc_offset"],
-                                    program="dhcpd" if what == "dhcp_log" else "in.tftpd")
+                                    program=ident[0])
         read[label] = len(recs)
         records.extend(recs)
     access = []

@@ -26,6 +26,8 @@ PKGS=(
   rdma-core ibverbs-utils infiniband-diags
   # python venv
   python3-venv
+  # mkinitramfs: the initrd tests make a real initramfs-tools image beside the dracut ones
+  initramfs-tools-core
 )
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d

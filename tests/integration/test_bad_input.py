@@ -108,6 +108,11 @@ def network_mtu_too_big(inv):
     _vars(inv)["fabric_networks"]["fabric0"]["mtu"] = 65521
 
 
+def deny_unknown_clients_quoted(inv):
+    # YAML's "yes" in quotes is a string, not the boolean the admin meant: refused, not guessed.
+    _vars(inv)["fabric_networks"]["fabric0"]["deny_unknown_clients"] = "yes"
+
+
 def interface_mtu_datagram(inv):
     _host(inv, "cn1")["fabric_interfaces"][0].update(mtu=9000, transport_mode="datagram")
 
@@ -146,6 +151,7 @@ CASES = [
     (newline_in_kernel_args, ["fabric_boot_images.rhel95.kernel_args[0]: 'quiet\\ninitrd ::/evil' contains white space "
                               "or a line break; give each kernel argument as its own list item"]),
     (network_mtu_too_big, ["fabric_networks.fabric0.mtu: 65521 is outside 576-65520"]),
+    (deny_unknown_clients_quoted, ["fabric_networks.fabric0.deny_unknown_clients: must be true or false, got 'yes'"]),
     (interface_mtu_datagram, ["cn1: fabric_interfaces (ib0).mtu: 9000 is larger than InfiniBand datagram mode allows "
                               "(4092 on a 4K-MTU fabric, 2044 on 2K); use transport_mode: connected for a larger MTU"]),
     (bad_pkey, ["cn1: fabric_interfaces (ib0).pkeys[0].pkey: '0x8000' is not a usable P_Key (NetworkManager refuses "

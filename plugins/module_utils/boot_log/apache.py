@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, fabric.boot contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Apache access log lines, common and combined formats (both Debian's and RHEL's defaults):
+"""Apache access log lines, common, combined and vhost_combined formats (Debian's and RHEL's defaults):
 
     192.168.100.11 - - [02/Dec/2026:17:37:46 +0000] "GET /boot/images/rhel95/vmlinuz HTTP/1.1" 200 1048787 "-" "GRUB 2.06"
 
@@ -19,6 +19,11 @@ import re
 
 from ansible_collections.fabric.boot.plugins.module_utils.boot_log.tftpd import FileRequest
 
+# Where Apache logs boot requests: Debian's main server, Debian's requests that no enabled site
+# claims (every boot request once http_server turned the default site off; vhost_combined
+# format, "%v:%p " in front), RHEL's main server.
+ACCESS_LOGS = ("/var/log/apache2/access.log", "/var/log/apache2/other_vhosts_access.log", "/var/log/httpd/access_log")
+
 _LINE = re.compile(
     r'^(?:\S+:\d+ )?(?P<ip>\S+) \S+ \S+ \[(?P<d>\d\d)/(?P<mon>\w{3})/(?P<y>\d{4}):(?P<hh>\d\d):(?P<mm>\d\d):(?P<ss>\d\d) '
     r'(?P<zone>[+-]\d{4})\] "(?P<method>[A-Z]+) (?P<path>\S+)(?: HTTP/[\d.]+)?" (?P<status>\d{3}) (?P<bytes>\d+|-)'
@@ -31,6 +36,10 @@ def parse(line):
     """A FileRequest for one access log line, else None."""
     m = _LINE.match(line.strip())
     if not m or m.group("mon") not in _MONTHS:
+        return None
+    if m.group("method") != "GET":
+        # UEFI HTTP boot asks HEAD first for the file's size (no body sent): not a transfer,
+        # and counted as one it would read as a loader cut short after its headers
         return None
     zone = m.group("zone")
     offset = (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 3600 + int(zone[3:]) * 60)

@@ -25,14 +25,14 @@ import subprocess
 import sys
 import time
 
-from ansible_collections.fabric.boot.plugins.module_utils.boot_log import sources, timeline
+from ansible_collections.fabric.boot.plugins.module_utils.boot_log import apache, sources, timeline
 
-HTTP_LOGS = ("/var/log/apache2/access.log", "/var/log/httpd/access_log")
+HTTP_LOGS = apache.ACCESS_LOGS
 
 
-def _text(name, ident, since):
+def _text(name, idents, since):
     if name == "journal":
-        return subprocess.run(sources.journal_command(since, (ident,)), capture_output=True, text=True,
+        return subprocess.run(sources.journal_command(since, idents), capture_output=True, text=True,
                               check=True).stdout
     with open(name, "rb") as handle:
         return handle.read().decode("utf-8", "replace")
@@ -40,10 +40,10 @@ def _text(name, ident, since):
 
 def snapshot(args, model, since):
     records = []
-    for name, ident in ((args.dhcp_log, "dhcpd"), (args.tftp_log, "in.tftpd")):
-        if name != "journal" and ident == "in.tftpd" and name == args.dhcp_log:
+    for name, idents in ((args.dhcp_log, sources.DHCP_IDENTIFIERS), (args.tftp_log, ("in.tftpd",))):
+        if name != "journal" and idents[0] == "in.tftpd" and name == args.dhcp_log:
             continue
-        records.extend(sources.read_records(_text(name, ident, since), since, args.year, 0, program=ident))
+        records.extend(sources.read_records(_text(name, idents, since), since, args.year, 0, program=idents[0]))
     records.sort(key=lambda r: r.time or 0)
     access = []
     for path in args.http_log or [p for p in HTTP_LOGS if os.path.exists(p)]:

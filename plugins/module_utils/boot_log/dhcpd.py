@@ -42,11 +42,13 @@ _NO_CLIENT = ("<no identifier>", "<no client hardware address>", '"no client id"
 
 
 class DhcpEvent:
-    """One per-packet dhcpd message. client is lowercase colon hex, or None when dhcpd printed none."""
+    """One per-packet DHCP server message. client is lowercase colon hex, or None when the daemon
+    printed none. daemon: isc, kea or dnsmasq (kea.py and dnsmasq.py make the same events)."""
 
-    __slots__ = ("time", "kind", "ip", "client", "name", "via", "note", "server")
+    __slots__ = ("time", "kind", "ip", "client", "name", "via", "note", "server", "daemon")
 
-    def __init__(self, time_, kind, ip=None, client=None, name=None, via=None, note=None, server=None):
+    def __init__(self, time_, kind, ip=None, client=None, name=None, via=None, note=None, server=None,
+                 daemon="isc"):
         self.time = time_
         self.kind = kind
         self.ip = ip
@@ -55,6 +57,7 @@ class DhcpEvent:
         self.via = via
         self.note = note
         self.server = server
+        self.daemon = daemon
 
     def as_dict(self):
         return dict((k, getattr(self, k)) for k in self.__slots__)

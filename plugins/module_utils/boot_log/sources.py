@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Where the logs come from: the journal (journalctl -o json) or log files, since a time.
 
-The journal is asked for the syslog identifiers of the daemons (dhcpd, in.tftpd) rather than
+The journal is asked for the syslog identifiers of the daemons (dhcpd, kea-dhcp4, dnsmasq-dhcp,
+in.tftpd) rather than
 units: the unit is isc-dhcp-server on Debian and dhcpd on RHEL, tftp.service or tftpd-hpa, but
 the identifier is the program's name on both.
 """
@@ -16,12 +17,15 @@ import calendar
 import re
 import time
 
-from ansible_collections.fabric.boot.plugins.module_utils.boot_log import apache, dhcpd, syslog, tftpd
+from ansible_collections.fabric.boot.plugins.module_utils.boot_log import apache, dhcpd, dnsmasq, kea, syslog, tftpd
 
 _REL = re.compile(r"^-(\d+)\s*(s|sec|m|min|h|hour|d|day)s?$")
 _ABS = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d))?)?(?:\s*(?:UTC|Z))?$")
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-IDENTIFIERS = ("dhcpd", "in.tftpd")
+# the DHCP daemons of every dhcp_server backend: ISC dhcpd, Kea (its stdout, under the
+# executable's name) and dnsmasq (its DHCP messages have their own identifier)
+DHCP_IDENTIFIERS = ("dhcpd", "kea-dhcp4", "dnsmasq-dhcp")
+IDENTIFIERS = DHCP_IDENTIFIERS + ("in.tftpd",)
 
 
 def parse_since(text, now=None):
@@ -69,4 +73,6 @@ def events_from(records, access_lines=(), since=None):
     for req in apache.requests(access_lines):
         if since is None or req.time >= since:
             requests.append(req)
-    return dhcpd.events(records), requests
+    dhcp = dhcpd.events(records) + kea.events(records) + dnsmasq.events(records)
+    dhcp.sort(key=lambda ev: ev.time or 0)
+    return dhcp, requests

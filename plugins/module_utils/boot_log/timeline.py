@@ -25,10 +25,20 @@ from ansible_collections.fabric.boot.plugins.module_utils.fabric_identity import
 STAGES = ("dhcp-firmware", "loader", "menu", "kernel", "initrd", "dhcp-os")
 DEFAULT_MENUS = ("grub.cfg", "default")
 LOADER_SUFFIXES = (".efi", ".0", ".kpxe", ".pxe", ".c32", ".lkrn")
+# shim (15.8, Debian 12's, in the lab's capture) asks for these beside itself and carries on
+# when they are absent: a "File not found" on them is not a failed loader
+SHIM_OPTIONAL = ("revocations_", "shim_certificate")
 # edk2 HttpBootDxe's User-Agent: the UEFI firmware's own HTTP boot client (HTTPClient, arch 16)
 HTTP_BOOT_AGENT = "UefiHttpBoot"
-REFUSED_NOTES = ("unknown client", "no free leases", "ignored", "not authoritative", "wrong network")
+# ISC dhcpd's words, and dnsmasq's "no address available" (kea.py words Kea's failures as ISC's)
+REFUSED_NOTES = ("unknown client", "no free leases", "ignored", "not authoritative", "wrong network",
+                 "no address available")
 ALL_FORMS = ("flexboot", "htype32", "ipxe")
+# Kea and dnsmasq reserve a port's address for its htype32 (OS) form only; its boot-stage forms
+# lease from the network's dynamic range by design (module_utils/dhcp/strategy.py), so such an
+# answer is part of the port's boot, not a stranger, and its file requests come from that address.
+POOLED_BOOT_DAEMONS = ("kea", "dnsmasq")
+POOLED_BOOT_FORMS = ("flexboot", "ipxe", "mac48")
 
 
 def _key(host, iface):
@@ -100,6 +110,8 @@ def classify(path, images=None):
             return "kernel"
         if path == str(image.get("initrd", "")).lstrip("/"):
             return "initrd"
+    if base.startswith(SHIM_OPTIONAL):
+        return "other"
     if base.startswith("grub.cfg") or "/pxelinux.cfg/" in "/" + path:
         return "menu"
     if base.startswith(("vmlinuz", "bzImage", "linux")) and not base.endswith(LOADER_SUFFIXES):
@@ -173,7 +185,7 @@ def _timeline(p, index, images):
             findings.append("%s asked as %s (%s) and was refused: %s" % (
                 "firmware" if split else "a DHCP client", e["form"], e["wire"], e["note"]))
             break
-    if fw_ack and fw_ack["ip"] != reserved:
+    if fw_ack and fw_ack["ip"] != reserved and not fw_ack.get("pooled"):
         findings.append("got %s, not its reservation %s: the %s form is not reserved on %s" % (
             fw_ack["ip"], reserved, fw_ack["form"], p.port.get("network")))
     # -- files
@@ -232,7 +244,9 @@ def _timeline(p, index, images):
         if stage in stages:
             last = stage
     first_ident = next((e for e in dhcp if e["form"]), None)
-    loader = next((f for f in reversed(files) if f["role"] == "loader" and f["ok"]), None)
+    # the boot file the firmware fetched (shimx64.efi, pxelinux.0), not what it loads next
+    # (grubx64.efi, ldlinux.c32): that is the file DHCP named, the one an admin checks first
+    loader = next((f for f in files if f["role"] == "loader" and f["ok"]), None)
     return {
         "host": p.port["host"], "interface": p.port["interface"], "type": p.port.get("type"),
         "network": p.port.get("network"), "ipv4": reserved,
@@ -264,6 +278,7 @@ def build(dhcp_events, file_requests, nodes, networks=None, images=None, sizes=N
     ports = {}
     strangers = {}
     dyn_ip = {}   # an unknown client's dynamic address -> its wire id, for its file requests
+    pool_ip = {}  # a port's boot-stage pool address (Kea, dnsmasq) -> the port, for its file requests
 
     def port(key):
         if key not in ports:
@@ -278,12 +293,18 @@ def build(dhcp_events, file_requests, nodes, networks=None, images=None, sizes=N
         if key is None and ev.ip and ev.kind in ("OFFER", "ACK", "NAK") and ev.ip in index.by_ip and not ident["wire"]:
             key, form = index.by_ip[ev.ip], None
         entry = {"time": ev.time, "kind": ev.kind, "ip": ev.ip, "wire": ev.client, "form": form or ident["form"],
-                 "via": ev.via, "note": ev.note}
+                 "via": ev.via, "note": ev.note, "daemon": ev.daemon}
+        pooled = (key is not None and ev.daemon in POOLED_BOOT_DAEMONS and entry["form"] in POOLED_BOOT_FORMS
+                  and ev.kind in ("OFFER", "ACK") and ev.ip != index.ports[key]["ipv4"] and index.in_dynamic(ev.ip))
+        if pooled:
+            entry["pooled"] = True
+            pool_ip[ev.ip] = key
         if key is not None:
             port(key).dhcp.append(entry)
         # a stranger: not in the inventory, or an inventoried port whose form was not reserved
         # (refused, or answered from the dynamic range)
-        stranger = key is None or _refused(ev) or (ev.kind in ("OFFER", "ACK") and ev.ip != index.ports[key]["ipv4"])
+        stranger = key is None or _refused(ev) or (ev.kind in ("OFFER", "ACK") and ev.ip != index.ports[key]["ipv4"]
+                                                   and not pooled)
         if stranger and ident["wire"]:
             s = strangers.setdefault(ev.client, dict(ident, first=ev.time, last=ev.time, via=ev.via, requests=0,
                                                      answered=None, refused=None, collides_with=None,
@@ -302,7 +323,7 @@ def build(dhcp_events, file_requests, nodes, networks=None, images=None, sizes=N
     for req in file_requests:
         role = classify(req.path[len(http_prefix):] if req.via == "http" and http_prefix and
                         req.path.startswith(http_prefix) else req.path, images)
-        key = index.by_ip.get(req.ip)
+        key = index.by_ip.get(req.ip) or pool_ip.get(req.ip)
         if key is not None:
             port(key).files.append(_file_entry(req, role, sizes, http_prefix))
         elif req.ip in dyn_ip:

@@ -60,7 +60,13 @@ def render(intent, interfaces=None, lease_file=None):
         out.append("dhcp-leasefile=%s" % _value(lease_file, "lease file"))
     if cfg["authoritative"]:
         out.append("dhcp-authoritative")
-    if cfg["deny_unknown_clients"]:
+    deny = [s.get("deny_unknown_clients", cfg["deny_unknown_clients"]) for s in intent["subnets"]]
+    # One dhcp-ignore line when every network refuses strangers. Else each refusing network's
+    # dynamic range is filtered on the known tag (set by a dhcp-host match, before any range is
+    # chosen): dhcp-ignore=tag:!known,tag:net-<name> cannot work, a range's set: tag is only
+    # added once an address in it is picked, after the ignore check (seen with dnsmasq 2.90).
+    deny_everywhere = cfg["deny_unknown_clients"] and all(deny)
+    if deny_everywhere:
         out.append("# Only clients with a dhcp-host line get an answer.")
         out.append("dhcp-ignore=tag:!known")
     out += [
@@ -83,7 +89,11 @@ def render(intent, interfaces=None, lease_file=None):
         out.append("# Network %s: %s" % (s["name"], s["subnet"]))
         if s["dynamic_range"]:
             first, last = s["dynamic_range"]
-            out.append("dhcp-range=set:%s,%s,%s,%s,%d" % (net, first, last, s["netmask"], lease))
+            known = ""
+            if s.get("deny_unknown_clients", cfg["deny_unknown_clients"]) and not deny_everywhere:
+                out.append("# Only clients with a dhcp-host line get an address from this range.")
+                known = "tag:known,"
+            out.append("dhcp-range=%sset:%s,%s,%s,%s,%d" % (known, net, first, last, s["netmask"], lease))
         else:
             out.append("dhcp-range=set:%s,%s,static,%s,%d" % (net, s["network_address"], s["netmask"], lease))
         out.append("dhcp-option=tag:%s,option:netmask,%s" % (net, s["netmask"]))

@@ -93,6 +93,13 @@ def build(networks, reservations, settings=None):
     for name in sorted(networks):
         net = networks[name]
         secure_boot = cfg["secure_boot"] if net.get("secure_boot") is None else bool(net["secure_boot"])
+        deny_unknown = net.get("deny_unknown_clients")
+        if deny_unknown is None:
+            deny_unknown = cfg["deny_unknown_clients"]
+        elif not isinstance(deny_unknown, bool):
+            # Strict like validate_inventory: a quoted "no" is a typo, not a choice.
+            raise IntentError("fabric_networks.%s.deny_unknown_clients must be true or false, got %r"
+                              % (name, deny_unknown))
         boot = {
             "bios": files["bios"],
             "efi_x64": _efi_x64(files, secure_boot),
@@ -136,6 +143,8 @@ def build(networks, reservations, settings=None):
             "mtu": net.get("mtu"),
             "dynamic_range": net.get("dynamic_range"),
             "secure_boot": secure_boot,
+            # Only reserved clients get an address on this network (the network's value, else the server's).
+            "deny_unknown_clients": deny_unknown,
             "relay": net.get("relay"),
             "fabric": any(h["type"] in FABRIC_TYPES for h in hosts),
             "boot": boot,

@@ -50,7 +50,7 @@ def _rstrip_snippet(text):
     return (text or "").rstrip()
 
 
-def _subnet(out, s, snippet):
+def _subnet(out, s, snippet, deny_default):
     dyn = s["dynamic_range"]
     out.append("")
     out.append("# Network %s: %s%s" % (s["name"], s["subnet"], ", dynamic range %s - %s" % tuple(dyn)
@@ -86,6 +86,13 @@ def _subnet(out, s, snippet):
     out.append("      filename %s;" % dhcpd_string(boot["bios"]))
     out.append("    }")
     out.append("  }")
+    deny = s.get("deny_unknown_clients", deny_default)
+    if deny != deny_default:
+        # boot-unknown-clients, like the global statement: evaluated in the subnet's scope, so it
+        # overrides the server-wide one both ways (a pool's permit list could not allow back).
+        out.append("  # fabric_networks.%s.deny_unknown_clients: %s here, unlike the server-wide setting."
+                   % (s["name"], "true" if deny else "false"))
+        out.append("  %s unknown-clients;" % ("deny" if deny else "allow"))
     if dyn:
         out.append("  range %s %s;" % tuple(dyn))
     snippet = _rstrip_snippet(snippet)
@@ -133,7 +140,7 @@ def render(intent):
     out.append(_OPTIONS.rstrip("\n"))
     snippets = cfg["subnet_snippets"] or {}
     for s in intent["subnets"]:
-        _subnet(out, s, snippets.get(s["name"]))
+        _subnet(out, s, snippets.get(s["name"]), cfg["deny_unknown_clients"])
     out.append(_HOSTS_HEAD.rstrip("\n"))
     for s in intent["subnets"]:
         for h in s["hosts"]:

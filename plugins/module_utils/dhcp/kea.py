@@ -119,7 +119,8 @@ def _subnet(index, s, cfg):
     }
     if s["dynamic_range"]:
         pool = {"pool": "%s - %s" % tuple(s["dynamic_range"])}
-        if cfg["deny_unknown_clients"]:
+        if s.get("deny_unknown_clients", cfg["deny_unknown_clients"]):
+            # KNOWN: Kea's built-in class of clients with a host reservation; the pool serves only them.
             pool["client-class"] = "KNOWN"
         out["pools"] = [pool]
     if s.get("relay"):

@@ -12,6 +12,11 @@ before the next try, randomised (RFC 2131 4.1, as firmware does; up to --tries s
 Prints {"stats": {...}, "results": {case id: {"offer": reply, "ack": reply, "sends": n}}} with
 the same reply fields as the default mode.
 
+--watch: the first case's DISCOVER, a new one every --interval seconds, until SIGTERM; then
+prints {"probes": [{"t": seconds, "offers": [[seconds, signature], ...]}, ...]}. A signature is
+the offer's option codes in wire order: each daemon orders them its own way, so the lab's
+backend switch can show which server answered when, and that no DISCOVER got two offers.
+
 The packets carry exactly the fields each kind of boot client puts on the wire (htype, hlen,
 chaddr, option 61, option 60, option 93); nothing here consults the collection's code.
 """
@@ -19,6 +24,7 @@ import argparse
 import json
 import random
 import select
+import signal
 import socket
 import struct
 import sys
@@ -189,12 +195,13 @@ def _parse_reply(frame):
     if op != 2 or frame[b + 236:b + 240] != MAGIC:
         return None
     xid = struct.unpack("!I", frame[b + 4:b + 8])[0]
-    opts, i, end = {}, b + 240, len(frame)
+    opts, codes, i, end = {}, [], b + 240, len(frame)
     while i < end and frame[i] != 255:
         if frame[i] == 0:
             i += 1
             continue
         code, length = frame[i], frame[i + 1]
+        codes.append(code)
         value = frame[i + 2:i + 2 + length]
         i += 2 + length
         name = OPT_NAMES.get(code, str(code))
@@ -214,6 +221,7 @@ def _parse_reply(frame):
         "file": frame[b + 108:b + 236].rstrip(b"\0").decode("latin-1"),
         "eth_dst": ":".join("%02x" % c for c in frame[0:6]),
         "options": opts,
+        "option_codes": codes,
         "message_type": opts.get("message-type"),
     }
 
@@ -322,15 +330,49 @@ def storm(cases, retry=4.0, tries=4, deadline=60.0):
     return stats, results
 
 
+def watch(case, interval):
+    """DISCOVERs every interval seconds until SIGTERM; the offers each one got (see --watch)."""
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
+    s.bind((case["iface"], 0))
+    start = time.monotonic()
+    probes, by_xid, next_send = [], {}, start
+    print("watching", file=sys.stderr, flush=True)
+    while not stop:
+        now = time.monotonic()
+        if now >= next_send:
+            xid = random.getrandbits(32)
+            by_xid[xid] = {"t": round(now - start, 3), "offers": []}
+            probes.append(by_xid[xid])
+            s.send(_raw_packet(case, xid, 1))
+            next_send += interval
+        try:
+            ready = select.select([s], [], [], max(0.0, next_send - time.monotonic()))[0]
+        except InterruptedError:
+            continue
+        if ready:
+            got = _parse_reply(s.recv(4096))
+            if got and got[0] in by_xid and got[1]["message_type"] == 2:
+                by_xid[got[0]]["offers"].append([round(time.monotonic() - start, 3),
+                                                 ",".join(str(c) for c in got[1]["option_codes"])])
+    s.close()
+    return {"probes": probes}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--storm", action="store_true", help="all cases at once on raw sockets")
     ap.add_argument("--retry", type=float, default=4.0, help="storm: seconds before a client first repeats itself")
     ap.add_argument("--tries", type=int, default=4, help="storm: sends per message before a client gives up")
     ap.add_argument("--deadline", type=float, default=60.0, help="storm: seconds for the whole storm")
+    ap.add_argument("--watch", action="store_true", help="the first case's DISCOVER every --interval s until SIGTERM")
+    ap.add_argument("--interval", type=float, default=0.1, help="watch: seconds between DISCOVERs")
     args = ap.parse_args()
     cases = json.load(sys.stdin)
-    if args.storm:
+    if args.watch:
+        json.dump(watch(cases[0], args.interval), sys.stdout)
+    elif args.storm:
         stats, results = storm(cases, args.retry, args.tries, args.deadline)
         json.dump({"stats": stats, "results": results}, sys.stdout)
     else:

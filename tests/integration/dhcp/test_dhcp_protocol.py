@@ -56,6 +56,7 @@ FLEXBOOT_PREFIX = "ff" + "00000000" + "0002" + "000002c9" + "00"
 NODE002_MAC = "525400123456"         # 192.168.100.12
 NODE004_MAC = "525400000402"         # 10.99.0.14 on network mgmt (br1)
 UNKNOWN_MAC = "525400999999"
+UNKNOWN_MGMT_MAC = "525400999998"    # a stranger on network mgmt (br1)
 HANDWRITTEN_MAC = "525400777777"     # host block in a hand-kept file (dhcp_server_include_files)
 
 FILE_BIOS = "pxelinux/pxelinux.0"
@@ -147,6 +148,10 @@ _case(CASES_DENY, EXPECT_DENY, "unknown-ethernet-arch7",
       dict(CLIENTS["ethernet"], chaddr=UNKNOWN_MAC, src_mac=_mac(UNKNOWN_MAC), timeout=2.0), 7, ip=None)
 _case(CASES_DENY, EXPECT_DENY, "unknown-ib-htype32-arch7",
       dict(CLIENTS["dhclient"], chaddr="0002c90300ffffff", client_id="200002c90300ffffff", timeout=2.0), 7, ip=None)
+# ... but mgmt says deny_unknown_clients: false (inventory.yml): a stranger there gets its pool.
+_case(CASES_DENY, EXPECT_DENY, "mgmt-unknown-ethernet-arch7",
+      dict(CLIENTS["ethernet"], chaddr=UNKNOWN_MGMT_MAC, src_mac=_mac(UNKNOWN_MGMT_MAC), iface="cl1"), 7,
+      ip="dynamic", pool="10.99.0.", siaddr="10.99.0.1", file=FILE_SHIM)
 
 # Relayed: the same clients as a relay agent (giaddr 192.168.100.254, the fabric0 relay of
 # inventory.yml) forwards them, unicast to the server; the answer must go back to the relay.
@@ -172,6 +177,14 @@ _case(CASES_OPEN, EXPECT_OPEN, "flexboot-arch0", CLIENTS["flexboot"], 0,
       ip="192.168.100.11", siaddr="192.168.100.1", file=FILE_BIOS)
 _case(CASES_OPEN, EXPECT_OPEN, "ethernet-arch16", CLIENTS["ethernet"], 16,
       ip="192.168.100.12", siaddr="192.168.100.1", file="http://192.168.100.1/boot/uefi/grubx64-http.efi", http=True)
+# mgmt says deny_unknown_clients: true here (inventory.yml): its stranger gets nothing, its
+# reserved node still its address, while fabric0's stranger above gets fabric0's pool.
+_case(CASES_OPEN, EXPECT_OPEN, "mgmt-unknown-ethernet-arch7",
+      dict(CLIENTS["ethernet"], chaddr=UNKNOWN_MGMT_MAC, src_mac=_mac(UNKNOWN_MGMT_MAC), iface="cl1", timeout=2.0), 7,
+      ip=None)
+_case(CASES_OPEN, EXPECT_OPEN, "mgmt-ethernet-arch7",
+      dict(CLIENTS["ethernet"], chaddr=NODE004_MAC, src_mac=_mac(NODE004_MAC), iface="cl1"), 7,
+      ip="10.99.0.14", siaddr="10.99.0.1", file=FILE_SHIM)
 
 
 def _run(cmd, **kw):
@@ -334,8 +347,9 @@ def _check(case, want, got, log, backend="isc"):
     assert ack is not None and ack["message_type"] == 5, where   # 5 = DHCPACK
     for reply in (offer, ack):
         if want["ip"] == "dynamic":
+            # Both dynamic ranges of inventory.yml are .200 - .230 of their network.
             last = int(reply["yiaddr"].rsplit(".", 1)[1])
-            assert reply["yiaddr"].startswith("192.168.100.") and 200 <= last <= 230, where
+            assert reply["yiaddr"].startswith(want.get("pool", "192.168.100.")) and 200 <= last <= 230, where
         else:
             assert reply["yiaddr"] == want["ip"], where
         assert reply["siaddr"] == want["siaddr"], where
@@ -396,7 +410,11 @@ def test_every_form_of_a_port_got_one_address(answers_deny):
 def test_rendered_files(rendered):
     deny = (rendered / "debian-deny" / "dhcpd.conf").read_text()
     open_sb = (rendered / "redhat-open-sb" / "dhcpd.conf").read_text()
-    assert "deny unknown-clients;" in deny and "deny unknown-clients;" not in open_sb
+    assert "\ndeny unknown-clients;\n" in deny and "\ndeny unknown-clients;\n" not in open_sb
+    # mgmt's own deny_unknown_clients, the opposite of the server-wide switch, in its subnet only.
+    for text, line in ((deny, "  allow unknown-clients;"), (open_sb, "  deny unknown-clients;")):
+        mgmt = text.split("subnet 10.99.0.0 netmask 255.255.255.0 {\n", 1)[1].split("\n}\n", 1)[0]
+        assert text.count(line) == 1 and line in mgmt, text
     assert "ping-check false;" in deny           # the global snippet, verbatim
     assert deny.endswith('include "%s";\n' % (rendered / "handwritten-hosts.conf"))
     assert "  default-lease-time 300;" in open_sb  # the subnet snippet, verbatim, inside the subnet
@@ -427,6 +445,10 @@ def test_kea_and_dnsmasq_renderings_pass_their_daemons_checks(rendered):
         data = json.loads(conf.read_text())["Dhcp4"]
         ids = [r.get("client-id") or r.get("hw-address") for s in data["subnet4"] for r in s["reservations"]]
         assert "ff:00:00:00:00:00:02:00:00:02:c9:00:00:02:c9:03:00:0c:78:11" in ids and "52:54:00:12:34:56" in ids
+        # Only the network whose deny_unknown_clients is on restricts its pool to known clients.
+        pools = dict((s["user-context"]["fabric-network"], s["pools"][0].get("client-class")) for s in data["subnet4"])
+        assert pools == ({"fabric0": "KNOWN", "mgmt": None} if "deny" in variant else
+                         {"fabric0": None, "mgmt": "KNOWN"}), pools
         broken = conf.with_name("broken.json")
         broken.write_text(conf.read_text().replace('"192.168.100.0/24"', '"192.168.100.0/33"'))
         bad = subprocess.run([KEA, "-t", str(broken)], capture_output=True, text=True, check=False)
@@ -436,6 +458,12 @@ def test_kea_and_dnsmasq_renderings_pass_their_daemons_checks(rendered):
         ok = subprocess.run([DNSMASQ, "--test", "--conf-file=%s" % conf], capture_output=True, text=True, check=False)
         assert ok.returncode == 0, ok.stdout + ok.stderr
         assert "dhcp-host=id:20:00:02:c9:03:00:0c:78:11,192.168.100.11,node001\n" in conf.read_text()
+        # Only the refusing network's range is filtered on the known tag; no global dhcp-ignore.
+        ranges = [line for line in conf.read_text().splitlines() if line.startswith(("dhcp-range=", "dhcp-ignore="))]
+        assert [r for r in ranges if "known" in r] == [
+            "dhcp-range=tag:known,set:net-fabric0,192.168.100.200,192.168.100.230,255.255.255.0,3600"
+            if "deny" in variant else "dhcp-range=tag:known,set:net-mgmt,10.99.0.200,10.99.0.230,255.255.255.0,3600"
+        ], ranges
         broken = conf.with_name("broken.conf")
         broken.write_text(conf.read_text() + "dhcp-option=tag:x,option:router,not-an-ip\n")
         bad = subprocess.run([DNSMASQ, "--test", "--conf-file=%s" % broken], capture_output=True, text=True,

@@ -1,4 +1,5 @@
-"""Session fixtures: real initrds for Debian's kernel, built once per test session.
+"""Session fixtures: real initrds for Debian's kernel (dracut, and one initramfs-tools image),
+built once per test session.
 
 Images are written under a session temp directory, never /boot. Building all of them takes
 about 30 s on two cores (dracut host-only, shell init, about 42 MB unpacked).
@@ -34,7 +35,7 @@ def timings():
 def _requirements():
     """Fail (never skip) when the environment cannot run these tests."""
     assert os.geteuid() == 0, "tests/integration/initrd needs root (dracut, depmod, qemu)"
-    for tool in ("dracut", "lsinitrd", "cpio", "modinfo", "modprobe", "zstd", "xz", "gzip",
+    for tool in ("dracut", "mkinitramfs", L.SKIPCPIO, "lsinitrd", "cpio", "modinfo", "modprobe", "zstd", "xz", "gzip",
                  "qemu-system-x86_64", "ansible-playbook"):
         assert shutil.which(tool), f"{tool} is not installed (tests/ci/apt-packages.sh)"
     assert os.path.isdir(L.MODDIR), f"{L.MODDIR} missing: install linux-image-amd64"
@@ -68,6 +69,10 @@ class _Images(dict):
             t0 = time.monotonic()
             path = L.build_dracut(os.path.join(self.workdir, f"dracut-{name}.img"), name, self.tmp)
             TIMINGS[f"fixture: dracut --{name}"] = time.monotonic() - t0
+        elif name == "initramfs-tools":
+            t0 = time.monotonic()
+            path = L.build_initramfs_tools(os.path.join(self.workdir, "initramfs-tools.img"), self.tmp)
+            TIMINGS["fixture: mkinitramfs"] = time.monotonic() - t0
         elif name.startswith("early+"):
             early = L.build_early_cpio(self.workdir)
             path = L.concat([early, self[name[len("early+"):]]],

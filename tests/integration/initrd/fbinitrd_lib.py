@@ -95,6 +95,21 @@ def build_dracut(out, compression, tmpdir, extra=()):
     return out
 
 
+def build_initramfs_tools(out, tmpdir):
+    """A real initramfs-tools image (Debian's other generator: busybox /bin/sh, kmod, zstd) for
+    the same kernel, from a configuration of its own (-d), so the host's /etc stays out:
+    MODULES=list with crc32_generic, plus what the stock hooks add."""
+    conf = os.path.join(tmpdir, "initramfs-tools-conf")
+    for sub in ("conf.d", "hooks", "scripts"):
+        os.makedirs(os.path.join(conf, sub), exist_ok=True)
+    with open(os.path.join(conf, "initramfs.conf"), "w") as f:
+        f.write("MODULES=list\nBUSYBOX=y\nCOMPRESS=zstd\nRUNSIZE=10%\nFSTYPE=auto\n")
+    with open(os.path.join(conf, "modules"), "w") as f:
+        f.write("crc32_generic\n")
+    run(["mkinitramfs", "-d", conf, "-o", out, KVER], env=dict(os.environ, TMPDIR=tmpdir))
+    return out
+
+
 def build_early_cpio(workdir):
     """An uncompressed newc archive holding kernel/x86/microcode/GenuineIntel.bin (like early microcode)."""
     root = os.path.join(workdir, "early-root")
@@ -183,12 +198,28 @@ def lsinitrd_list(image):
     return names
 
 
-def pipe_list(image, kind, skip=0):
+SKIPCPIO = "/usr/lib/dracut/skipcpio"
+
+
+def pipe_list(image, kind, skip=0, skipcpio=False):
     """`[skip early bytes |] decompress | cpio -it` under `set -o pipefail`, as an admin script
-    runs it: fails when the decompressor dies of SIGPIPE because cpio stopped early."""
+    runs it: fails when the decompressor dies of SIGPIPE because cpio stopped early. skipcpio:
+    drop the early archive with dracut's skipcpio (what lsinitrd does) instead of `tail -c`."""
     dec = " ".join(DECOMPRESS[kind])
-    head = f'tail -c +{skip + 1} "$1"' if skip else 'cat "$1"'
+    if skipcpio:
+        head = f'{SKIPCPIO} "$1"'
+    else:
+        head = f'tail -c +{skip + 1} "$1"' if skip else 'cat "$1"'
     r = run(["bash", "-c", f"set -o pipefail; {head} | {dec} | cpio --quiet -it", "list", image])
+    return [n for n in r.stdout.split("\n") if n]
+
+
+def segment_list(image, offset, size, kind):
+    """One archive of a file by hand, as docs/initrd.md tells: `dd` its bytes (from the offset and
+    size mode=list reports) | decompress | cpio -it, under pipefail."""
+    dec = " ".join(DECOMPRESS[kind])
+    r = run(["bash", "-c", f'set -o pipefail; dd if="$1" iflag=skip_bytes,count_bytes skip={offset} '
+             f'count={size} status=none | {dec} | cpio --quiet -it', "segment", image])
     return [n for n in r.stdout.split("\n") if n]
 
 

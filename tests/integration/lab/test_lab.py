@@ -1,5 +1,6 @@
-"""The lab as the end-to-end test (docs/lab.md): one `python -m fabric_lab --site-checks` run,
-asserted here per boot path and for site.yml's own check mode and idempotence.
+"""The lab as the end-to-end test (docs/lab.md): one `python -m fabric_lab --site-checks --discover
+--switch kea,dnsmasq` run, asserted here per boot path, for site.yml's own check mode and
+idempotence, and for each live switch of the DHCP backend.
 
 The lab boots every VM once; the tests below only read its results, so a failing path shows up
 as its own failed test with the check that failed, and no path is booted twice.
@@ -13,7 +14,9 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
-from fabric_lab import paths  # noqa: E402
+from fabric_lab import backends, paths  # noqa: E402
+
+SWITCHES = ("kea", "dnsmasq")
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +24,9 @@ def lab(tmp_path_factory):
     out = tmp_path_factory.mktemp("lab") / "lab.json"
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "lab"))
     env.pop("KEEP", None)
-    proc = subprocess.run([sys.executable, "-m", "fabric_lab", "--site-checks", "--json", str(out)],
+    env.pop("DHCP", None)
+    proc = subprocess.run([sys.executable, "-m", "fabric_lab", "--site-checks", "--discover",
+                           "--switch", ",".join(SWITCHES), "--json", str(out)],
                           cwd=ROOT, env=env, text=True, capture_output=True, timeout=3600, check=False)
     print(proc.stdout[-6000:])
     assert out.exists(), proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -37,10 +42,47 @@ def test_site_check_mode_and_idempotence(lab):
     assert site.get("rerun", {}).get("recap", {}).get("changed") == 0, site
 
 
-@pytest.mark.parametrize("name", [p.name for p in paths.PATHS])
+@pytest.mark.parametrize("name", [p.name for p in paths.PATHS] + ["discovered"]
+                         + ["%s@%s" % (backends.SWITCH_PATH, b) for b in SWITCHES])
 def test_boot_path(lab, name):
     got = {r["path"]: r for r in lab["paths"]}
     assert name in got, "path %s was not booted\n%s" % (name, lab["output"][-4000:])
     failed = [c["what"] for c in got[name]["checks"] if not c["ok"]]
     assert not failed, "%s: %s\n%s" % (name, failed, lab["output"][-6000:])
     assert got[name]["passed"]
+
+
+def test_boot_status_knows_every_client(lab):
+    """boot_status read the lab's logs, and found no client the inventory lacks (there is none)."""
+    assert lab.get("status") is not None, lab["output"][-4000:]
+    assert lab["status"]["unknown"] == [], lab["status"]["unknown"]
+
+
+def test_discovery_round_trip(lab):
+    """The unknown VM was refused, became exactly one node table row, and site.yml served it
+    (its boot passing every check is test_boot_path[discovered])."""
+    d = lab.get("discovery")
+    assert d and "error" not in d, "%s\n%s" % (d, lab["output"][-4000:])
+    assert d["discover_rc"] == 0 and d["site"]["rc"] == 0 and d["site"]["recap"].get("changed", 0) > 0, d
+    (row,) = d["rows"]
+    assert (row["mac"], row["type"], row["network"], row["groups"]) == ("52:54:00:fb:1a:f0", "ethernet", "lab", "lab_nodes")
+    assert row["host"] == "lab-found001" and row["ipv4"] == "192.168.100.3", row
+
+
+@pytest.mark.parametrize("backend", SWITCHES)
+def test_live_backend_switch(lab, backend):
+    """site.yml with another dhcp_server_backend on the live server, a DISCOVER every 0.1 s
+    throughout: never two offers to one DISCOVER, a short gap, the new daemon answering at the
+    end and the only one running (its boot through it is test_boot_path[uefi-tftp@<backend>])."""
+    got = {sw["backend"]: sw for sw in lab.get("switches", [])}
+    assert backend in got, lab["output"][-4000:]
+    sw = got[backend]
+    assert sw["rc"] == 0, lab["output"][-4000:]
+    watch = sw["watch"]
+    assert watch["probes"] > 100 and watch["answered"] > 0, watch
+    assert watch["double"] == 0, watch
+    assert watch["longest_gap_s"] < 20, watch
+    assert watch["stretches"][-1]["last"] >= watch["duration_s"] - 5, watch
+    # each daemon orders its offer's options its own way: the old one answered, then the new one
+    assert len(watch["stretches"]) >= 2 and watch["stretches"][0]["signature"] != watch["stretches"][-1]["signature"], watch
+    assert sw["active"] == dict((b, "active" if b == backend else "inactive") for b in backends.BACKENDS), sw["active"]

@@ -133,6 +133,18 @@ def test_apache_access_log():
     assert reqs[3].bytes < 25165824      # the transfer curl abandoned
 
 
+def test_apache_vhost_combined_and_head():
+    """The lab's log: Debian's vhost_combined lines, OVMF's HEAD before its GET (not a transfer)."""
+    with open(os.path.join(FIX, "apache-other-vhosts-access.log")) as f:
+        lines = f.readlines()
+    reqs = apache.requests(lines)
+    assert len(reqs) == sum(1 for ln in lines if '"GET ' in ln) == len(lines) - 1
+    first = reqs[0]
+    assert (first.ip, first.path, first.status, first.bytes, first.agent) == (
+        "192.168.100.24", "boot/uefi/grubx64-http.efi", 200, 655600, "UefiHttpBoot/1.0")
+    assert {r.ip for r in reqs} == {"192.168.100.23", "192.168.100.24"}
+
+
 def test_apache_common_format_and_errors():
     req = apache.parse('10.0.0.5 - - [02/Dec/2026:18:00:00 +0100] "GET /boot/x.cfg HTTP/1.1" 404 196')
     assert (req.ok, req.error, req.bytes, req.agent, req.time) == (False, "HTTP 404", 196, None, 1796230800)

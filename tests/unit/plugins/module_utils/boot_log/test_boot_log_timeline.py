@@ -168,3 +168,17 @@ def test_no_logs_no_nodes(model):
     r = timeline.build([], [], model["nodes"], model["networks"])
     assert r == {"nodes": [], "unknown": [], "unmatched": []}
     assert "(no inventoried node in the logs)" in timeline.table(r)
+
+
+def test_loader_is_the_file_the_firmware_fetched(model):
+    """Secure Boot fetches shim, then GRUB: the loader column is shim, the stage time GRUB's."""
+    from ansible_collections.fabric.boot.plugins.module_utils.boot_log.tftpd import FileRequest
+    ip = "192.168.100.12"
+    files = [FileRequest(100.0, "tftp", ip, "uefi-sb/shimx64.efi"),
+             FileRequest(101.0, "tftp", ip, "uefi-sb/revocations_sbat.efi", ok=False, error="File not found"),
+             FileRequest(102.0, "tftp", ip, "uefi-sb/grubx64.efi")]
+    n = _node(timeline.build([], files, model["nodes"], model["networks"]), "node002")
+    assert n["loader"] == "tftp uefi-sb/shimx64.efi"
+    assert n["stages"]["loader"] == 102.0
+    # shim's optional revocations file being absent is normal, not a failed loader
+    assert n["findings"] == ["the boot loader fetched no menu"]

@@ -1,4 +1,6 @@
 """Detection and stream boundaries for every format, checked against the real tools."""
+import random
+import shutil
 import subprocess
 
 import pytest
@@ -68,3 +70,44 @@ def test_module_compression_round_trip(suffix):
     assert compression.decompress_module(packed, suffix, "x" + suffix) == elf
     fmt = {".ko.xz": "xz", ".ko.zst": "zstd", ".ko.gz": "gzip"}[suffix]
     assert builders.decompress(packed, fmt) == elf
+
+
+def _far_repeats():
+    """1.1 MiB of random bytes twice: the second copy is only found by a dictionary larger than
+    1 MiB, so `xz -9` (64 MiB) halves it and dracut's fixed 1 MiB dictionary does not."""
+    block = random.Random(14).randbytes(1152 * 1024)
+    return block + block
+
+
+def _xz_tool(data, *args):
+    return subprocess.run(["xz", "-c", "--check=crc32"] + list(args), input=data,
+                          stdout=subprocess.PIPE, check=True).stdout
+
+
+def _filter_chain(data, tmp_path):
+    path = tmp_path / "chain.xz"
+    path.write_bytes(data)
+    listing = subprocess.run(["xz", "--robot", "-lvv", str(path)], stdout=subprocess.PIPE,
+                             check=True).stdout.decode()
+    return [line.split("\t")[-1] for line in listing.splitlines() if line.startswith("block\t")]
+
+
+@pytest.mark.parametrize("backend", ["xz", "stdlib"])
+def test_xz_level_9_is_xz_minus_9(tmp_path, monkeypatch, backend):
+    """compression_level 9 is `xz -9`, through the xz tool and through Python's lzma alike;
+    no level is dracut's `--lzma2=dict=1MiB`."""
+    assert shutil.which("xz"), "xz is not installed (tests/ci/apt-packages.sh)"
+    data = _far_repeats()
+    if backend == "stdlib":
+        real = compression.which
+        monkeypatch.setattr(compression, "which", lambda tool: None if tool == "xz" else real(tool))
+    ours = compression.compress_bytes(data, "xz", 9)
+    reference = _xz_tool(data, "-9")
+    assert builders.decompress(ours, "xz") == data
+    assert _filter_chain(ours, tmp_path) == ["--lzma2=dict=64MiB"]
+    # Same preset, same size up to the block header and index (the tool's -T0 writes sizes).
+    assert abs(len(ours) - len(reference)) <= 64, (len(ours), len(reference))
+    default = compression.compress_bytes(data, "xz")
+    assert _filter_chain(default, tmp_path) == ["--lzma2=dict=1MiB"]
+    assert abs(len(default) - len(_xz_tool(data, "--lzma2=dict=1MiB"))) <= 64
+    assert len(ours) < 0.6 * len(default), (len(ours), len(default))

@@ -13,6 +13,11 @@ from ansible_collections.fabric.boot.plugins.module_utils.initramfs import cache
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
 
 IPOIB = MODROOT + "/kernel/drivers/infiniband/ulp/ipoib/ib_ipoib.ko"
+# ib_ipoib with its closure from the source tree's modules.dep.
+CLOSURE = [IPOIB, MODROOT + "/kernel/drivers/infiniband/core/ib_cm.ko",
+           MODROOT + "/kernel/drivers/infiniband/core/ib_core.ko"]
+SKIPCPIO = "/usr/lib/dracut/skipcpio"
+MICROCODE = "kernel/x86/microcode/GenuineIntel.bin"
 DUMMY = MODROOT + "/kernel/drivers/net/dummy.ko"
 LEGACY = "etc/fabric-boot/initrd-manifest.json"
 
@@ -21,10 +26,12 @@ def run(**params):
     return surgery.run(params)
 
 
-def pipe_list(path, fmt):
-    """`decompress < img | cpio -it` under pipefail, as an admin script would run it."""
+def pipe_list(path, fmt, skip_early=False):
+    """`decompress < img | cpio -it` under pipefail, as an admin script would run it; with
+    skip_early, dracut's skipcpio (what lsinitrd uses) drops the early archive first."""
     dec = " ".join(builders.DECOMPRESSORS[fmt])
-    proc = subprocess.run(["bash", "-c", 'set -o pipefail; %s < "$1" | cpio --quiet -it' % dec,
+    feed = '%s "$1" | %s' % (SKIPCPIO, dec) if skip_early else '%s < "$1"' % dec
+    proc = subprocess.run(["bash", "-c", "set -o pipefail; %s | cpio --quiet -it" % feed,
                            "list", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           check=False)
     assert proc.returncode == 0, proc.stderr
@@ -39,7 +46,7 @@ def test_rewrite_is_one_archive_every_tool_lists(tmp_path, fmt):
     dest = str(tmp_path / "out.img")
     run(src=src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)
     names = pipe_list(dest, fmt)
-    assert IPOIB in names and names[-1] == image.MANIFEST_PATH
+    assert set(CLOSURE) <= set(names) and names[-1] == image.MANIFEST_PATH
     # The decompressor ends exactly at the end of the file: nothing trails the archive.
     data = open(dest, "rb").read()
     assert [(a.compression, a.end) for a in image.read_archives(data, dest)] == [(fmt, len(data))]
@@ -47,6 +54,38 @@ def test_rewrite_is_one_archive_every_tool_lists(tmp_path, fmt):
     manifest = json.load(open(os.path.join(out, image.MANIFEST_PATH)))
     assert manifest["tool"] == "fabric.boot.initrd" and manifest["mode"] == "rewrite"
     assert os.path.isdir(os.path.join(out, "usr/lib/fabric-boot"))
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "xz", "zstd"])
+def test_rewrite_behind_early_microcode_every_tool_lists(tmp_path, fmt):
+    """Early cpio + one archive: skipcpio | decompress | cpio -it and lsinitrd list the whole
+    main archive, closure and manifest included, and exit 0 under pipefail."""
+    assert os.access(SKIPCPIO, os.X_OK) and shutil.which("lsinitrd"), \
+        "dracut-core is not installed (tests/ci/apt-packages.sh)"
+    src = str(tmp_path / "initrd.img")
+    early = builders.make_image(src, fmt, early={MICROCODE: b"\x01microcode" * 50})
+    tree = builders.source_tree(str(tmp_path / "src" / KVER))
+    dest = str(tmp_path / "out.img")
+    result = run(src=src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)
+    assert [a["role"] for a in result["archives"]] == ["early", "main"]
+    data = open(dest, "rb").read()
+    assert data[:len(early)] == early
+    archives = image.read_archives(data, dest)
+    # GNU cpio pads the early archive with NULs to 512 bytes; the main archive follows it and
+    # ends at the end of the file.
+    assert [(a.compression, a.offset) for a in archives] == [("none", 0), (fmt, len(early))]
+    assert archives[1].end == len(data)
+    names = pipe_list(dest, fmt, skip_early=True)
+    assert set(CLOSURE) <= set(names) and names[-1] == image.MANIFEST_PATH
+    assert MICROCODE not in names
+    # lsinitrd: the early archive's members, then the main archive's, same set.
+    proc = subprocess.run(["lsinitrd", dest], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    listed = set(line.split()[-1] for line in proc.stdout.decode().splitlines() if line.strip())
+    assert set(CLOSURE) | {image.MANIFEST_PATH, MICROCODE} <= listed
+    assert json.loads(subprocess.run(["lsinitrd", "-f", image.MANIFEST_PATH, dest],
+                                     stdout=subprocess.PIPE, check=True).stdout)["mode"] == "rewrite"
 
 
 def test_list_mode_shows_every_segment(env):

@@ -315,8 +315,36 @@ def test_append_removal_blacklists_and_empties(env):
     _data, _archives, entries = read_tree(src)
     assert entries[DUMMY].size == 0
     conf = bytes(entries["etc/modprobe.d/fabric-boot-removed.conf"].data).decode()
-    assert "blacklist dummy\ninstall dummy exit 1\n" in conf
+    # `exit 1`, a builtin of every /bin/sh kmod's system() may find, not /bin/false (dracut
+    # images have none).
+    assert conf == ("# Written by fabric.boot.initrd; changes are overwritten.\n"
+                    "blacklist dummy\ninstall dummy exit 1\n")
     assert "dummy" not in bytes(entries[MODROOT + "/modules.dep"].data).decode()
+
+
+def test_append_removal_line_is_refused_by_real_modprobe(tmp_path):
+    """kmod's modprobe reads the generated file from the unpacked image (base archive, then the
+    appended one, as the kernel unpacks them) and runs the install command through /bin/sh.
+    The module has a name no kernel has loaded: modprobe does nothing for a loaded one."""
+    src = str(tmp_path / "initrd.img")
+    gone = MODROOT + "/kernel/drivers/net/fabric_gone.ko"
+    files = builders.base_files(extra={gone: builders.elf_module("fabric_gone")})
+    files[MODROOT + "/modules.dep"] += b"kernel/drivers/net/fabric_gone.ko:\n"
+    builders.make_image(src, "gzip", files)
+    base = open(src, "rb").read()
+    run(src, mode="append", remove_modules=["fabric_gone"])
+    data = open(src, "rb").read()
+    root = builders.extract(base, "gzip", str(tmp_path / "root"))
+    builders.extract(data[len(base):], "gzip", root)
+    conf = os.path.join(root, "etc/modprobe.d/fabric-boot-removed.conf")
+    proc = subprocess.run(["modprobe", "-C", conf, "-d", root, "-S", KVER, "fabric_gone"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "Error running install command 'exit 1' for module fabric_gone: retcode 1" in err, err
+    dry = subprocess.run(["modprobe", "-n", "-v", "-C", conf, "-d", root, "-S", KVER, "fabric_gone"],
+                         stdout=subprocess.PIPE, check=False).stdout.decode()
+    assert dry.split() == ["install", "exit", "1"], dry
 
 
 def test_rewrite_removal_deletes(env):
