@@ -172,10 +172,6 @@ def main(argv=None):
         capture = server.Capture(os.path.join(workdir, "br0.pcap")).start()
         # an empty router advertisement ends iPXE's ~13 s wait for IPv6 autoconfiguration
         ra = ipv6_ra.start(server.NETNS, server.BRIDGE)
-        # GRUB's TCP stack starts at the same source port every boot; a socket Apache still holds
-        # from the previous boot of the same VM (--reuse) would swallow the new SYN.
-        server.exec_("ss", "-K", "state", "last-ack", "state", "fin-wait-1", "state", "fin-wait-2",
-                     "state", "time-wait", check=False)
         for p, facts in plan:
             server.add_tap(facts["tap"])
             boots.append(vm.Boot(p.name, workdir, firmware=p.firmware, nic=paths.nic(p, facts), tap=facts["tap"],

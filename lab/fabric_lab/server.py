@@ -42,7 +42,10 @@ def exists():
 def up(volumes=()):
     """Start the container and cable it to br0 in netns NETNS; waits for its systemd."""
     cmd = ["podman", "run", "-d", "--name", CONTAINER, "--hostname", CONTAINER,
-           "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--systemd", "always"]
+           "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--systemd", "always",
+           # writable /proc/sys, as on a real boot server: http_server sets net.ipv4.tcp_orphan_retries
+           # (per network namespace, so only the container's value changes)
+           "--security-opt", "unmask=/proc/sys"]
     for v in volumes:
         cmd += ["-v", v]
     sh(cmd + [IMAGE, "/sbin/init"])
