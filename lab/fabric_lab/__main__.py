@@ -95,7 +95,7 @@ def setup(args, workdir, plan, results, inventory):
             raise SystemExit("the second site.yml run reported changed=%s, must be 0" % recap.get("changed"))
 
 
-def switched(args, workdir, backend, plan, boots, results, seen_by_path, served_by):
+def switched(args, workdir, backend, plan, boots, results, seen_by_path, served_by, menus):
     """Switch the live lab to backend (site.yml, watched by the DHCP prober), then boot
     backends.SWITCH_PATH again through it; its checks run with the others'."""
     (p, facts), = paths.nodes([backends.SWITCH_PATH])
@@ -112,6 +112,7 @@ def switched(args, workdir, backend, plan, boots, results, seen_by_path, served_
     plan.append((p, facts))
     boots.append(b)
     served_by[p.name] = backend
+    menus[p.name] = checks.menu_args(p, facts)
     seen_by_path[p.name], table = status.run(playbook, workdir, "status-%s" % backend, b.started - 1, inv)
     log("boot_status of %s:" % p.name)
     print(table, flush=True)
@@ -178,6 +179,8 @@ def main(argv=None):
                                  netns=server.NETNS, extra=p.qemu))
         log("booting %d VMs, %d at a time, %d s limit each" % (len(boots), args.parallel, args.timeout))
         vm.run_all(boots, args.timeout, parallel=args.parallel)
+        # each node's menu as it booted: the switches' inventories leave some nodes out
+        menus = dict((p.name, checks.menu_args(p, facts)) for p, facts in plan)
         # the product's own report of the same boots, from the daemons' logs (docs/status.md)
         booted = min([b.started for b in boots if b.started] or [started])
         seen, table = status.run(playbook, workdir, "status", booted - 2, inventory)
@@ -196,6 +199,7 @@ def main(argv=None):
         if found:
             plan.append((found, found_facts))
             boots.append(discovery.boot(workdir, found, found_facts, args.timeout))
+            menus[found.name] = checks.menu_args(found, found_facts)
             # since its second power-on: the refusal before discovery is history, not a finding
             seen_by_path[found.name], table = status.run(playbook, workdir, "status-discovered",
                                                          boots[-1].started - 1, inventory)
@@ -203,7 +207,7 @@ def main(argv=None):
             print(table, flush=True)
             results["discovery"]["status"] = seen_by_path[found.name]
         for backend in switches:
-            switched(args, workdir, backend, plan, boots, results, seen_by_path, served_by)
+            switched(args, workdir, backend, plan, boots, results, seen_by_path, served_by, menus)
         ipv6_ra.stop(ra)
         ra = None
         capture.stop()
@@ -216,7 +220,7 @@ def main(argv=None):
             t = report.timings(ev[facts["mac"]], b.started, p.loader, "vmlinuz", "initrd.img", until=b.ended)
             via = {v for t_, n, v in ev[facts["mac"]]["requests"] if n.endswith("vmlinuz")}
             t["images_via"] = sorted(via)
-            res = (checks.check(p, facts, b, t, dhcpd_log, served_by.get(p.name, args.dhcp))
+            res = (checks.check(p, facts, b, t, dhcpd_log, served_by.get(p.name, args.dhcp), menus.get(p.name))
                    + status.check(p, facts, seen_by_path.get(p.name, seen)))
             passed = all(r[1] for r in res)
             rows.append({"path": p.name, "result": "PASS" if passed else "FAIL", "offer": t["offer"],

@@ -44,9 +44,10 @@ def _fields(line):
     return dict(f.split("=", 1) for f in line.split() if "=" in f)
 
 
-def check(path, facts, boot, timing, journal, backend="isc"):
+def check(path, facts, boot, timing, journal, backend="isc", menu=None):
     """[(what, ok, detail)] for one boot; journal: the boot server's (short-unix), backend: the
-    DHCP daemon that served this boot."""
+    DHCP daemon that served this boot; menu: menu_args() read when it booted (a later site.yml,
+    a backend switch on an inventory without the node, removes the node's menu), else now."""
     text = boot.text
     tail = "\n".join(text.splitlines()[-30:])
     lines = proof_lines(text)
@@ -63,7 +64,7 @@ def check(path, facts, boot, timing, journal, backend="isc"):
     add("the initrd's smoke test ran to its end and reported PASS",
         first("result ") == "PASS" and any(ln.startswith("end ") for ln in lines),
         "result: %s\n%s" % (first("result "), tail))
-    want = menu_args(path, facts)
+    want = menu if menu is not None else menu_args(path, facts)
     have = (first("cmdline ") or "").split()
     add("the command line boot_loader composed (%s)" % " ".join(want or []),
         want and all(a in have for a in want), "smoke cmdline: %r" % first("cmdline "))
