@@ -1,9 +1,7 @@
 """Verify fabric.boot.dhcp_server in fb-dhcp, with real DHCP clients in netns fbdhcp."""
-import json
 import os
 import re
 import sys
-import tempfile
 
 import testinfra
 
@@ -12,7 +10,8 @@ SERVER = "192.168.100.2"
 LOCAL = testinfra.get_host("local://")
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-CLIENT = os.path.join(PROJECT, "tests", "integration", "dhcp", "dhcp_client.py")
+sys.path.insert(0, os.path.join(PROJECT, "tests", "integration", "dhcp"))
+import veth_client  # noqa: E402  pylint: disable=wrong-import-position
 GUID = "0002c903000c7811"  # node001 ib0 in molecule.yml
 
 
@@ -51,19 +50,7 @@ def test_config_has_the_reservations(host):
 
 
 def _ask(cases):
-    """Run dhcp_client.py on a veth cabled to br0 in the netns; return its JSON results."""
-    setup = netns("sh -c 'ip link del fbc0 2>/dev/null; ip link add fbc0 type veth peer name fbc0p && "
-                  "ip link set fbc0p master br0 up && ip link set fbc0 up'")
-    assert setup.rc == 0, setup
-    try:
-        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
-            json.dump(cases, f)
-            f.flush()
-            r = LOCAL.run("ip netns exec %s %s %s < %s" % (NETNS, sys.executable, CLIENT, f.name))
-        assert r.rc == 0, r
-        return json.loads(r.stdout)
-    finally:
-        netns("ip link del fbc0")
+    return veth_client.ask(LOCAL, NETNS, cases)
 
 
 def test_dhcp_exchange_from_netns():

@@ -3,10 +3,8 @@
 The verifier runs after side_effect.yml, so every exchange here is also served by the
 configuration that survived the rejected one.
 """
-import json
 import os
 import sys
-import tempfile
 
 import testinfra
 
@@ -16,7 +14,8 @@ CONF = "/etc/dnsmasq.d/fabric-boot.conf"
 LOCAL = testinfra.get_host("local://")
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-CLIENT = os.path.join(PROJECT, "tests", "integration", "dhcp", "dhcp_client.py")
+sys.path.insert(0, os.path.join(PROJECT, "tests", "integration", "dhcp"))
+import veth_client  # noqa: E402  pylint: disable=wrong-import-position
 GUID = "0002c903000c7811"  # node001 ib0 in molecule.yml
 
 
@@ -55,19 +54,7 @@ def test_config_is_root_owned_and_dhcp_only(host):
 
 
 def _ask(cases):
-    """Run dhcp_client.py on a veth cabled to br0 in the netns; return its JSON results."""
-    setup = netns("sh -c 'ip link del fbc0 2>/dev/null; ip link add fbc0 type veth peer name fbc0p && "
-                  "ip link set fbc0p master br0 up && ip link set fbc0 up'")
-    assert setup.rc == 0, setup
-    try:
-        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
-            json.dump(cases, f)
-            f.flush()
-            r = LOCAL.run("ip netns exec %s %s %s < %s" % (NETNS, sys.executable, CLIENT, f.name))
-        assert r.rc == 0, r
-        return json.loads(r.stdout)
-    finally:
-        netns("ip link del fbc0")
+    return veth_client.ask(LOCAL, NETNS, cases)
 
 
 def test_dhcp_exchange_from_netns():

@@ -8,7 +8,6 @@ forwards it, and the answer must go back to the relay.
 import json
 import os
 import sys
-import tempfile
 
 import testinfra
 
@@ -21,7 +20,8 @@ CONF = "/etc/kea/kea-dhcp4.conf"
 LOCAL = testinfra.get_host("local://")
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-CLIENT = os.path.join(PROJECT, "tests", "integration", "dhcp", "dhcp_client.py")
+sys.path.insert(0, os.path.join(PROJECT, "tests", "integration", "dhcp"))
+import veth_client  # noqa: E402  pylint: disable=wrong-import-position
 GUID = "0002c903000c7811"  # node001 ib0 in molecule.yml
 
 
@@ -61,25 +61,16 @@ def test_config_is_the_role_s(host):
     assert "67" in ports, ports
 
 
-def _ask(cases):
-    """Run dhcp_client.py on a veth cabled to br0 in the netns; return its JSON results."""
-    setup = netns("sh -c 'ip link del fbc0 2>/dev/null; ip link add fbc0 address %s type veth peer name fbc0p && "
-                  "ip link set fbc0p master br0 up && ip link set fbc0 up'" % CLIENT_MAC)
-    assert setup.rc == 0, setup
+def _relay_neighbour():
     # Kea answers the relay at 192.168.100.254: that address lives on fbc0 (no IP needed, the
     # client reads frames), so the instance is told where it is.
     pid = LOCAL.check_output("podman inspect -f '{{.State.Pid}}' %s" % CONTAINER)
     neigh = LOCAL.run("nsenter -t %s -n ip neigh replace %s lladdr %s dev pxe0 nud permanent" % (pid, RELAY, CLIENT_MAC))
     assert neigh.rc == 0, neigh
-    try:
-        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
-            json.dump(cases, f)
-            f.flush()
-            r = LOCAL.run("ip netns exec %s %s %s < %s" % (NETNS, sys.executable, CLIENT, f.name))
-        assert r.rc == 0, r
-        return json.loads(r.stdout)
-    finally:
-        netns("ip link del fbc0")
+
+
+def _ask(cases):
+    return veth_client.ask(LOCAL, NETNS, cases, client_mac=CLIENT_MAC, prepare=_relay_neighbour)
 
 
 def test_dhcp_exchange_from_netns(host):
