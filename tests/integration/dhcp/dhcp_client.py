@@ -252,7 +252,7 @@ def storm(cases, retry=4.0, tries=4, deadline=60.0):
     def send(st, now):
         case = st["case"]
         if st["stage"] == "discover":
-            pkt = _raw_packet(case, xid_of[id(st)], 1)
+            pkt = st["discover"]
         else:
             pkt = _raw_packet(case, xid_of[id(st)], 3, st["offer"]["yiaddr"], st["offer"]["options"].get("server_id"))
         while True:
@@ -268,12 +268,16 @@ def storm(cases, retry=4.0, tries=4, deadline=60.0):
         stats["sent"] += 1
 
     xid_of = {id(st): xid for xid, st in state.items()}
+    # Built before the clock starts: the burst is the sends, not Python assembling frames.
+    for xid, st in state.items():
+        st["discover"] = _raw_packet(st["case"], xid, 1)
     start = time.monotonic()
     for st in state.values():
         send(st, time.monotonic())
     stats["discover_burst_s"] = time.monotonic() - start
     pending = len(state)
     last_ack = start
+    next_due = min(st["next"] for st in state.values())
     while pending and time.monotonic() - start < deadline:
         ready = select.select(list(by_fd), [], [], 0.05)[0]
         now = time.monotonic()
@@ -299,6 +303,7 @@ def storm(cases, retry=4.0, tries=4, deadline=60.0):
                     st["stage"] = "request"
                     st["tries"] = 1
                     send(st, now)
+                    next_due = min(next_due, st["next"])
                 elif mtype in (5, 6) and st["stage"] == "request":
                     st["ack"] = fields
                     st["stage"] = "done"
@@ -309,8 +314,16 @@ def storm(cases, retry=4.0, tries=4, deadline=60.0):
                     last_ack = now
                 else:
                     stats["duplicates"] += 1
+        # Retries are due seconds apart, replies arrive thousands a second: scan the clients only
+        # when the earliest retry is due (a scan per wake-up would cost the client more CPU than
+        # dhcpd spends answering, and the storm would measure the client).
+        if now < next_due:
+            continue
+        next_due = now + retry
         for st in state.values():
-            if st["stage"] in ("discover", "request") and now >= st["next"]:
+            if st["stage"] not in ("discover", "request"):
+                continue
+            if now >= st["next"]:
                 if st["tries"] >= tries:
                     st["stage"] = "lost"
                     pending -= 1
@@ -318,6 +331,7 @@ def storm(cases, retry=4.0, tries=4, deadline=60.0):
                 st["tries"] += 1
                 stats["retransmits"] += 1
                 send(st, now)
+            next_due = min(next_due, st["next"])
     for s in socks.values():
         s.close()
     done = sum(1 for st in state.values() if st["stage"] == "done")

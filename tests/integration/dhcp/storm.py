@@ -14,6 +14,7 @@
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -130,15 +131,52 @@ RENDER_PLAY = """---
 """
 
 
+SYSCTL_PLAY = """---
+- name: Apply dhcp_server's socket receive buffer default to this host
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+    dhcp_server_manage_service: false   # the restart handler has no daemon to restart here
+    dhcp_server_rmem_default: %(value)d
+    dhcp_server_sysctl_file: "%(out)s/60-fabric-boot-dhcp.conf"
+  tasks:
+    - name: Run the role's sysctl tasks, as site.yml does before dhcpd starts
+      ansible.builtin.include_role:
+        name: fabric.boot.dhcp_server
+        tasks_from: sysctl
+"""
+
+
+def _ansible_env():
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, "build", "collections"))
+    return env
+
+
+def apply_rmem_default(workdir, value):
+    """Run dhcp_server's sysctl tasks on this host (global: wrap in host_rmem_default() to restore
+    it); returns the play recap's changed count."""
+    play = os.path.join(workdir, "sysctl.yml")
+    with open(play, "w") as f:
+        f.write(SYSCTL_PLAY % {"out": workdir, "value": value})
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    r = subprocess.run([playbook, "-i", "localhost,", play], capture_output=True, text=True, env=_ansible_env(),
+                       check=False)
+    if r.returncode != 0:
+        raise RuntimeError("dhcp_server's sysctl tasks failed:\n" + r.stdout[-5000:] + r.stderr[-3000:])
+    return int(re.search(r"localhost\s*:.*changed=(\d+)", r.stdout).group(1))
+
+
 def render(workdir, n):
     """Run the real dhcp_server role for n nodes; returns (dhcpd.conf path, seconds)."""
     inv = write_inventory(os.path.join(workdir, "inventory"), n)
     play = os.path.join(workdir, "render.yml")
     with open(play, "w") as f:
         f.write(RENDER_PLAY % {"out": workdir})
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, "build", "collections"))
+    env = _ansible_env()
     playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     start = time.monotonic()
     r = subprocess.run([playbook, "-i", inv, play], capture_output=True, text=True, env=env, check=False)
@@ -149,15 +187,10 @@ def render(workdir, n):
 
 
 class Namespace:
-    """br0 172.16.0.1/16 (fabric0) and br1 10.8.0.1/16 (mgmt); clients on cl0 / cl1. No route out.
+    """br0 172.16.0.1/16 (fabric0) and br1 10.8.0.1/16 (mgmt); clients on cl0 / cl1. No route out."""
 
-    rmem_default: the namespace's net.core.rmem_default (the receive buffer of sockets that do not
-    set their own, such as dhcpd's packet socket); None keeps the kernel's 212992 bytes.
-    """
-
-    def __init__(self, name, rmem_default=None):
+    def __init__(self, name):
         self.name = name
-        self.rmem_default = rmem_default
 
     def _ip(self, *args):
         subprocess.run(["ip", "-n", self.name] + list(args), check=True, capture_output=True, text=True)
@@ -167,10 +200,6 @@ class Namespace:
         subprocess.run(["ip", "netns", "add", self.name], check=True, capture_output=True)
         try:
             self._ip("link", "set", "lo", "up")
-            if self.rmem_default:
-                subprocess.run(["ip", "netns", "exec", self.name, "sysctl", "-q", "-w",
-                                "net.core.rmem_max=%d" % max(self.rmem_default, 4194304),
-                                "net.core.rmem_default=%d" % self.rmem_default], check=True, capture_output=True)
             for br, addr, cl in (("br0", FABRIC_SERVER + "/16", "cl0"), ("br1", MGMT_SERVER + "/16", "cl1")):
                 self._ip("link", "add", br, "type", "bridge", "stp_state", "0", "forward_delay", "0")
                 self._ip("addr", "add", addr, "dev", br)
@@ -189,6 +218,44 @@ class Namespace:
 
     def __exit__(self, *exc):
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True, check=False)
+
+
+RMEM_DEFAULT = "/proc/sys/net/core/rmem_default"
+
+
+@contextlib.contextmanager
+def host_rmem_default(value=None):
+    """net.core.rmem_default = value for the duration (None: as found, e.g. for
+    apply_rmem_default() to set), restored to what it was afterwards.
+
+    The key is global to the host, not per network namespace (the kernel refuses it from inside
+    one), and a socket takes it when it opens: set it before dhcpd starts, as dhcp_server does.
+    """
+    with open(RMEM_DEFAULT) as f:
+        before = int(f.read())
+    if value is not None:
+        with open(RMEM_DEFAULT, "w") as f:
+            f.write(str(value))
+    try:
+        yield
+    finally:
+        with open(RMEM_DEFAULT, "w") as f:
+            f.write(str(before))
+
+
+def packet_sockets(ns, process="dhcpd"):
+    """{interface: {"rb": receive buffer bytes, "drops": packets dropped}} of process's packet
+    sockets in ns, from `ss -0 -m -p` (skmem rb and d): what the kernel really gave the daemon."""
+    out = subprocess.run(["ip", "netns", "exec", ns.name, "ss", "-0", "-m", "-p", "-n"], capture_output=True,
+                         text=True, check=True).stdout
+    found = {}
+    for line in out.splitlines():
+        if '"%s"' % process not in line or "skmem:(" not in line:
+            continue
+        iface = line.split()[3].rpartition(":")[2]
+        mem = dict(re.findall(r"([a-z]+)(\d+)", line.split("skmem:(")[1].split(")")[0]))
+        found[iface] = {"rb": int(mem["rb"]), "drops": int(mem["d"])}
+    return found
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ import storm  # noqa: E402
 NS = "fbsc-storm-t"
 NODES = 1000
 CLIENTS = 1000
+RMEM = 4194304     # roles/dhcp_server/defaults/main.yml: dhcp_server_rmem_default
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +37,16 @@ def storm_result(tmp_path_factory):
     try:
         conf, _took = storm.render(str(work), NODES)
         cases, expect = storm.clients(NODES, CLIENTS)
-        with storm.Namespace(NS) as ns:
-            with storm.serve(ns, conf, str(work)) as (_startup, log_path, _cpu):
-                stats, results = storm.run_clients(ns, cases)
-                log = open(log_path).read()
+        # The receive buffer dhcp_server gives the host before dhcpd starts (global: restored after)
+        with storm.host_rmem_default():
+            changed = [storm.apply_rmem_default(str(work), RMEM), storm.apply_rmem_default(str(work), RMEM)]
+            with storm.Namespace(NS) as ns:
+                with storm.serve(ns, conf, str(work)) as (_startup, log_path, _cpu):
+                    stats, results = storm.run_clients(ns, cases)
+                    log = open(log_path).read()
+                    sockets = storm.packet_sockets(ns)
         blocks = sum(1 for line in open(conf) if line.startswith("host "))
-        return stats, results, expect, cases, blocks, log
+        return stats, results, expect, cases, blocks, log, sockets, changed
     finally:
         shutil.rmtree(str(work), ignore_errors=True)
 
@@ -61,9 +66,20 @@ def test_the_storm_mixes_every_form_and_architecture(storm_result):
 
 
 def test_no_client_is_lost_and_none_is_answered_wrong(storm_result):
-    stats, results, expect, _cases, _blocks, log = storm_result
+    stats, results, expect, _cases, _blocks, log = storm_result[:6]
     wrong, lost = storm.check(expect, results)
     print("storm: %s" % stats)
     assert stats["completed"] == CLIENTS and not lost, "%d lost: %s\n%s" % (len(lost), lost[:20], log[-3000:])
     assert not wrong, "%d wrong: %s" % (len(wrong), wrong[:20])
     assert stats["naks"] == 0 and stats["foreign"] == 0
+
+
+def test_the_storm_is_held_by_the_socket_buffer_dhcp_server_sets(storm_result):
+    """dhcp_server's sysctl tasks gave dhcpd's packet sockets the buffer (idempotently) and they
+    dropped nothing: with the kernel's 212992 bytes about 780 of 1,000 DISCOVERs are dropped."""
+    stats, sockets, changed = storm_result[0], storm_result[6], storm_result[7]
+    assert changed[1] == 0, "dhcp_server's sysctl tasks are not idempotent: %s" % changed
+    assert set(sockets) == {"br0", "br1"}, sockets
+    assert {v["rb"] for v in sockets.values()} == {RMEM}, sockets
+    assert sum(v["drops"] for v in sockets.values()) == 0, "dhcpd's sockets dropped requests: %s (%s)" % (
+        sockets, stats)
