@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.compression import (
     module_suffix, scratch_dir)
@@ -29,9 +30,9 @@ ALWAYS_WRITTEN = ("modules.dep", "modules.dep.bin")
 class Depmod:
     """depmod running in the background on the image's modules.
 
-    Starting it writes the module files to the scratch tree and returns while depmod runs, so
-    the caller can compress every member that sorts before `names` (its outputs) meanwhile;
-    result() waits and returns {image path: bytes}.
+    Writing the module files to the scratch tree and depmod itself run in a thread, so the
+    caller can copy src and compress every member that sorts before `names` (its outputs)
+    meanwhile; result() waits and returns {image path: bytes}.
     """
 
     def __init__(self, entries, modules_root, kver):
@@ -42,11 +43,30 @@ class Depmod:
                               "depmod: false", "depmod", True)
         self.kver = kver
         self.prefix = modules_root + "/"
+        self.tool = tool
         self.proc = None
+        self.stderr = None
         self._result = None
+        self._error = None
+        self._cancel = False
         existing = set()
+        for name, entry in entries.items():
+            rel = name[len(self.prefix):]
+            if name.startswith(self.prefix) and entry.is_reg and "/" not in rel \
+                    and rel.startswith("modules."):
+                existing.add(rel)
+        self.wanted = sorted((existing | set(ALWAYS_WRITTEN)) - set(DEPMOD_INPUTS))
+        # Every image path depmod may write: nothing at or after the first of them in sorted
+        # order may be written before result().
+        self.names = [self.prefix + rel for rel in self.wanted]
         need = sum(len(e.data) for n, e in entries.items() if n.startswith(self.prefix))
         self.tmp = tempfile.mkdtemp(prefix="fabric-boot-depmod-", dir=scratch_dir(need))
+        self.thread = threading.Thread(target=self._start, args=(entries,))
+        self.thread.daemon = True
+        self.thread.start()
+
+    def _start(self, entries):
+        kver = self.kver
         try:
             # Newer kmod builds look in usr/lib/modules, older in lib/modules: give both.
             self.moddir = os.path.join(self.tmp, "usr", "lib", "modules", kver)
@@ -54,11 +74,12 @@ class Depmod:
             os.symlink("usr/lib", os.path.join(self.tmp, "lib"))
             os.mkdir(os.path.join(self.tmp, "depmod.d"))
             for name, entry in entries.items():
+                if self._cancel:
+                    return
                 if not name.startswith(self.prefix) or not entry.is_reg:
                     continue
                 rel = name[len(self.prefix):]
                 if "/" not in rel and rel.startswith("modules."):
-                    existing.add(rel)
                     if rel not in DEPMOD_INPUTS:
                         continue
                 elif not module_suffix(rel) or not len(entry.data):
@@ -69,23 +90,26 @@ class Depmod:
                     os.makedirs(parent)
                 with open(path, "wb") as handle:
                     handle.write(entry.data)
-            self.wanted = sorted((existing | set(ALWAYS_WRITTEN)) - set(DEPMOD_INPUTS))
-            # Every image path depmod may write: nothing at or after the first of them in
-            # sorted order may be written before result().
-            self.names = [self.prefix + rel for rel in self.wanted]
             self.stderr = tempfile.TemporaryFile()
             self.proc = subprocess.Popen(
-                [tool, "-C", os.path.join(self.tmp, "depmod.d"), "-b", self.tmp, kver],
+                [self.tool, "-C", os.path.join(self.tmp, "depmod.d"), "-b", self.tmp, kver],
                 stdout=subprocess.DEVNULL, stderr=self.stderr)
-        except BaseException:
-            self.close()
-            raise
+            self.proc.wait()
+        except Exception as exc:  # pylint: disable=broad-except
+            # Raised again by result(), in the caller's thread.
+            self._error = exc
 
     def result(self):
         if self._result is not None:
             return self._result
         try:
-            code = self.proc.wait()
+            self.thread.join()
+            if self._error is not None:
+                if isinstance(self._error, InitrdError):
+                    raise self._error
+                raise InitrdError("depmod -b for kernel %s: writing the scratch tree %s failed: %s"
+                                  % (self.kver, self.tmp, self._error), "depmod", True)
+            code = self.proc.returncode
             if code != 0:
                 self.stderr.seek(0)
                 raise InitrdError("depmod -b for kernel %s failed (exit %d): %s" % (
@@ -103,10 +127,11 @@ class Depmod:
 
     def close(self):
         """Stop depmod if still running and remove the scratch tree (idempotent)."""
-        if self.proc is not None and self.proc.poll() is None:
+        self._cancel = True
+        if self.thread.is_alive() and self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait()
-        if getattr(self, "stderr", None) is not None:
+        self.thread.join()
+        if self.stderr is not None:
             self.stderr.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
