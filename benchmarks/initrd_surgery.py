@@ -384,7 +384,7 @@ def render(rows, initrd, add, before):
             "with the module's compressor; append = decompress + `depmod -b` on the unpacked "
             "image + compress the appended archive. Ratios are against the shell time.", ""]
     if has_before:
-        out += ["before = `%s` (the previous version), after = this checkout, in the same "
+        out += ["before = %s (the previous version), after = this checkout, in the same "
                 "iterations." % before, ""]
         head = ("| case | input MB | shell s | rewrite before s | rewrite after s | rewrite floor s "
                 "| append before s | append after s | append floor s | no-op before / after s |")
@@ -488,6 +488,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="runs per case (median)")
     parser.add_argument("--before", metavar="DIR",
                         help="collections root of a previous version to run alongside")
+    parser.add_argument("--before-label", help="how the doc names --before (default: its path)")
     parser.add_argument("--microcode", metavar="DIR",
                         help="directory with the intel-microcode and amd64-microcode .deb files "
                              "(default: apt-get download)")
@@ -501,7 +502,7 @@ def main():
     if args.render:
         with open(args.rows) as handle:
             rows = [json.loads(line) for line in handle if line.strip()]
-        section = render(rows, args.initrd, args.add.split(","), args.before)
+        section = render(rows, args.initrd, args.add.split(","), args.before_label or args.before)
         print(section)
         if args.write:
             write_section(args.write, section)
@@ -526,7 +527,7 @@ def main():
                                                  if not k.endswith("added"))) + "\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    section = render(rows, args.initrd, add, args.before)
+    section = render(rows, args.initrd, add, args.before_label or args.before)
     print(section)
     if args.write:
         write_section(args.write, section)
