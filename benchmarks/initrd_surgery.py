@@ -335,7 +335,7 @@ def bench_case(initrd, case, runs, modules_dir, add, work, before, microcode):
     finally:
         if floors is not None:
             floors.close()
-    row = {"case": case, "format": fmt, "runs": runs, "note": note,
+    row = {"case": case, "format": fmt, "runs": runs, "note": note, "initrd": initrd,
            "input_size": os.path.getsize(src), "early_size": early}
     for key in samples[0]:
         values = [s[key] for s in samples]
@@ -367,10 +367,17 @@ def render(rows, initrd, add, before):
                min(lo for lo, _m, _h in loads), max(hi for _l, _m, hi in loads),
                statistics.median(m for _l, m, _h in loads)),
            "",
-           "Input: `%s`, re-encoded for the other formats. Request: add `%s` with their "
-           "dependency closure from `/lib/modules/<kver>` (%d modules) and a modules-load.d file; "
-           "`depmod -b` on both sides." % (initrd, ", ".join(add), rows[0]["after_modules"]),
-           ""]
+           "Request: add `%s` with their dependency closure from `/lib/modules/<kver>` (%d "
+           "modules) and a modules-load.d file; `depmod -b` on both sides." % (
+               ", ".join(add), rows[0]["after_modules"]), ""]
+    inputs = []
+    for r in rows:
+        if r.get("initrd", initrd) not in inputs:
+            inputs.append(r.get("initrd", initrd))
+    for path in inputs:
+        cases = [r["case"] for r in rows if r.get("initrd", initrd) == path]
+        out += ["Input of %s: `%s`, re-encoded for the other formats." % (
+            ", ".join("`%s`" % c for c in cases), path), ""]
     for r in rows:
         if r["note"]:
             out += ["`%s`: %s, %d bytes of early cpio in front of the %s image." % (
