@@ -62,7 +62,7 @@ def overlay_newc(initrd, fmt, modules, add, work):
 
 def measure(data, fmt, level, runs, work):
     walls, cpus, size = [], [], None
-    for _ in range(runs):
+    for _run in range(runs):
         with tempfile.TemporaryFile(dir=work) as out:
             before, start = cpu(), time.monotonic()
             compression.compress_chunks([data], fmt, level, out)

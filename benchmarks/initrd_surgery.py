@@ -251,12 +251,12 @@ class Floors:
 
     def set_overlay(self, append_img, base_size, work):
         self.overlay = os.path.join(work, "floor-overlay.cpio")
-        sh("tail -c +%d %s | %s > %s" % (base_size + 1, append_img, DECOMPRESS[self.fmt],
-                                          self.overlay))
+        sh("tail -c +%d %s | %s > %s" % (
+            base_size + 1, append_img, DECOMPRESS[self.fmt], self.overlay))
 
     def measure(self):
-        rewrite_cmd = "%s < %s | %s > /dev/null" % (DECOMPRESS[self.fmt], self.main,
-                                                   _argv(self.fmt, None))
+        rewrite_cmd = "%s < %s | %s > /dev/null" % (
+            DECOMPRESS[self.fmt], self.main, _argv(self.fmt, None))
         rewrite = timed_sh(rewrite_cmd)[0]
         decompress = timed_sh("%s < %s > /dev/null" % (DECOMPRESS[self.fmt], self.main))[0]
         depmod = timed_sh("depmod -C depmod.d -b . %s" % self.kver, cwd=self.tree)[0]
