@@ -257,13 +257,17 @@ class Floors:
     def measure(self):
         rewrite_cmd = "%s < %s | %s > /dev/null" % (
             DECOMPRESS[self.fmt], self.main, _argv(self.fmt, None))
-        rewrite = timed_sh(rewrite_cmd)[0]
-        decompress = timed_sh("%s < %s > /dev/null" % (DECOMPRESS[self.fmt], self.main))[0]
-        depmod = timed_sh("depmod -C depmod.d -b . %s" % self.kver, cwd=self.tree)[0]
+        rewrite, rewrite_cpu = timed_sh(rewrite_cmd)
+        decompress, decompress_cpu = timed_sh("%s < %s > /dev/null" % (DECOMPRESS[self.fmt],
+                                                                        self.main))
+        depmod, depmod_cpu = timed_sh("depmod -C depmod.d -b . %s" % self.kver, cwd=self.tree)
         level = surgery.APPEND_LEVEL.get(self.fmt)
-        overlay = timed_sh("%s < %s > /dev/null" % (_argv(self.fmt, level), self.overlay))[0]
+        overlay, overlay_cpu = timed_sh("%s < %s > /dev/null" % (_argv(self.fmt, level),
+                                                                 self.overlay))
         return {"floor_rewrite": rewrite, "floor_decompress": decompress, "floor_depmod": depmod,
-                "floor_overlay": overlay, "floor_append": decompress + depmod + overlay}
+                "floor_overlay": overlay, "floor_append": decompress + depmod + overlay,
+                "floor_rewrite_cpu": rewrite_cpu,
+                "floor_append_cpu": decompress_cpu + depmod_cpu + overlay_cpu}
 
     def close(self):
         shutil.rmtree(self.tree, ignore_errors=True)
@@ -431,9 +435,15 @@ def render(rows, initrd, add, before):
             "| case | shell CPU s | %s |" % " | ".join(
                 "%s rewrite CPU s | %s append CPU s | %s peak RSS MB rewrite / append | "
                 "%s peak anon MB rewrite / append" % (t, t, t, t) for t in tags)]
-    out.append("|" + "---|" * (2 + 4 * len(tags)))
+    floor_cpu = all("floor_rewrite_cpu" in r for r in rows)
+    if floor_cpu:
+        out[-1] = out[-1].replace("| shell CPU s |",
+                                  "| shell CPU s | floor CPU s rewrite / append |")
+    out.append("|" + "---|" * (2 + 4 * len(tags) + floor_cpu))
     for r in rows:
         cells = ["%.2f" % r["shell_cpu"]]
+        if floor_cpu:
+            cells.append("%.2f / %.2f" % (r["floor_rewrite_cpu"], r["floor_append_cpu"]))
         for t in tags:
             cells += ["%.2f" % r[t + "_rewrite_cpu"], "%.2f" % r[t + "_append_cpu"],
                       "%.0f / %.0f" % (r[t + "_rewrite_rss"], r[t + "_append_rss"]),
