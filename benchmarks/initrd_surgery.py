@@ -435,7 +435,7 @@ def render(rows, initrd, add, before):
             "| case | shell CPU s | %s |" % " | ".join(
                 "%s rewrite CPU s | %s append CPU s | %s peak RSS MB rewrite / append | "
                 "%s peak anon MB rewrite / append" % (t, t, t, t) for t in tags)]
-    floor_cpu = all("floor_rewrite_cpu" in r for r in rows)
+    floor_cpu = any("floor_rewrite_cpu" in r for r in rows)
     if floor_cpu:
         out[-1] = out[-1].replace("| shell CPU s |",
                                   "| shell CPU s | floor CPU s rewrite / append |")
@@ -443,7 +443,8 @@ def render(rows, initrd, add, before):
     for r in rows:
         cells = ["%.2f" % r["shell_cpu"]]
         if floor_cpu:
-            cells.append("%.2f / %.2f" % (r["floor_rewrite_cpu"], r["floor_append_cpu"]))
+            cells.append("%.2f / %.2f" % (r["floor_rewrite_cpu"], r["floor_append_cpu"])
+                         if "floor_rewrite_cpu" in r else "not recorded")
         for t in tags:
             cells += ["%.2f" % r[t + "_rewrite_cpu"], "%.2f" % r[t + "_append_cpu"],
                       "%.0f / %.0f" % (r[t + "_rewrite_rss"], r[t + "_append_rss"]),
