@@ -418,9 +418,10 @@ def render(rows, initrd, add, before):
                 _ratio(r["floor_rewrite"], shell), _ratio(r["after_append"], shell),
                 _ratio(r["floor_append"], shell), r["after_rewrite_noop"]))
     out += ["", "Where the append floor goes (s): decompressing the main archive, `depmod -b`, "
-            "compressing the appended archive (level: %s); and the append no-op rerun." % (
+            "compressing the appended archive (at append mode's level: %s, the other codecs "
+            "their default); and the append no-op rerun." % (
                 ", ".join("%s -%d" % kv for kv in sorted(surgery.APPEND_LEVEL.items())) or
-                "the codec's default"), "",
+                "none"), "",
             "| case | decompress s | depmod s | appended archive s | append no-op s |",
             "|---|---|---|---|---|"]
     for r in rows:
