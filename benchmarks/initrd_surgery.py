@@ -258,12 +258,12 @@ class Floors:
         rewrite_cmd = "%s < %s | %s > /dev/null" % (
             DECOMPRESS[self.fmt], self.main, _argv(self.fmt, None))
         rewrite, rewrite_cpu = timed_sh(rewrite_cmd)
-        decompress, decompress_cpu = timed_sh("%s < %s > /dev/null" % (DECOMPRESS[self.fmt],
-                                                                        self.main))
+        decompress_cmd = "%s < %s > /dev/null" % (DECOMPRESS[self.fmt], self.main)
+        decompress, decompress_cpu = timed_sh(decompress_cmd)
         depmod, depmod_cpu = timed_sh("depmod -C depmod.d -b . %s" % self.kver, cwd=self.tree)
         level = surgery.APPEND_LEVEL.get(self.fmt)
-        overlay, overlay_cpu = timed_sh("%s < %s > /dev/null" % (_argv(self.fmt, level),
-                                                                 self.overlay))
+        overlay_cmd = "%s < %s > /dev/null" % (_argv(self.fmt, level), self.overlay)
+        overlay, overlay_cpu = timed_sh(overlay_cmd)
         return {"floor_rewrite": rewrite, "floor_decompress": decompress, "floor_depmod": depmod,
                 "floor_overlay": overlay, "floor_append": decompress + depmod + overlay,
                 "floor_rewrite_cpu": rewrite_cpu,
