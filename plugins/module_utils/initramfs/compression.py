@@ -20,6 +20,7 @@ __metaclass__ = type
 import bz2
 import gzip
 import lzma
+import mmap
 import os
 import shutil
 import struct
@@ -177,37 +178,112 @@ def _lz4_end(view, pos, where):
     return pos
 
 
-def decompress_stream(buf, offset, fmt, where):
-    """Decompress the one stream of `fmt` at offset; return (payload, end offset)."""
-    view = memoryview(buf)
-    if fmt in ("gzip", "xz", "lzma", "bzip2"):
-        if fmt == "gzip":
-            dec = zlib.decompressobj(31)
-        elif fmt == "xz":
-            dec = lzma.LZMADecompressor(lzma.FORMAT_XZ)
-        elif fmt == "lzma":
-            dec = lzma.LZMADecompressor(lzma.FORMAT_ALONE)
-        else:
-            dec = bz2.BZ2Decompressor()
+def map_file(handle):
+    """A read-only memoryview of the whole open file `handle` (b"" when empty).
+
+    The pages are the file's page cache, not the process's own memory: the kernel can drop and
+    re-read them under pressure, so a 1 GB image does not need 1 GB of RAM to be read. The
+    mapping stays valid after the file is closed or unlinked.
+    """
+    size = os.fstat(handle.fileno()).st_size
+    if not size:
+        return memoryview(b"")
+    return memoryview(mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_READ))
+
+
+def map_path(path):
+    with open(path, "rb") as handle:
+        return map_file(handle)
+
+
+def _spool(spool_dir):
+    """An unlinked scratch file for a decompressed archive. Not tmpfs: there it would be
+    memory again; the default is the caller's choice (dest's directory), then TMPDIR."""
+    try:
+        return tempfile.TemporaryFile(dir=spool_dir)
+    except OSError:
+        return tempfile.TemporaryFile()
+
+
+_STEP = 1 << 20
+
+
+def _stdlib_stream(view, offset, fmt, where, spool):
+    if fmt == "gzip":
+        dec = zlib.decompressobj(31)
+    elif fmt == "xz":
+        dec = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+    elif fmt == "lzma":
+        dec = lzma.LZMADecompressor(lzma.FORMAT_ALONE)
+    else:
+        dec = bz2.BZ2Decompressor()
+    pos = offset
+    size = len(view)
+    try:
+        # 1 MiB of input at a time: the output goes to the spool, never all of it in memory.
+        while not dec.eof and pos < size:
+            chunk = view[pos:pos + _STEP]
+            pos += len(chunk)
+            spool.write(dec.decompress(chunk))
+    except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError) as exc:
+        raise InitrdError("corrupt %s data in %s: %s" % (fmt, where, exc))
+    if not dec.eof:
+        raise InitrdError("truncated %s data in %s: the stream ends before its end mark"
+                          % (fmt, where))
+    return pos - len(dec.unused_data)
+
+
+def _pipe_size(pipe):
+    """A 1 MiB pipe instead of 64 KiB: 16 times fewer wake-ups (Linux; harmless elsewhere)."""
+    try:
+        import fcntl
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError, ValueError):
+        pass
+
+
+def _tool_stream(argv, data, what, spool):
+    """Pipe data through a decompressor straight into the spool file (no copy through Python
+    on the way out, no temporary file on the way in)."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=spool, stderr=err)
+        _pipe_size(proc.stdin)
         try:
-            out = dec.decompress(view[offset:])
-        except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError) as exc:
-            raise InitrdError("corrupt %s data in %s: %s" % (fmt, where, exc))
-        if not dec.eof:
-            raise InitrdError("truncated %s data in %s: the stream ends before its end mark"
-                              % (fmt, where))
-        return out, len(view) - len(dec.unused_data)
-    if fmt == "zstd":
-        end = _zstd_frame_end(view, offset, where)
-        tool = _need("zstd", "reading the zstd archive in %s" % where)
-        return _run([tool, "-dcq"], view[offset:end], "zstd decompression of %s" % where,
-                    8 * (end - offset)), end
-    if fmt == "lz4":
-        end = _lz4_end(view, offset, where)
-        tool = _need("lz4", "reading the lz4 archive in %s" % where)
-        return _run([tool, "-dcq"], view[offset:end], "lz4 decompression of %s" % where,
-                    8 * (end - offset)), end
-    raise InitrdError("unsupported compression '%s' in %s" % (fmt, where))
+            for pos in range(0, len(data), _STEP):
+                proc.stdin.write(data[pos:pos + _STEP])
+        except BrokenPipeError:
+            pass
+        finally:
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            code = proc.wait()
+        if code != 0:
+            err.seek(0)
+            raise InitrdError("%s failed (%s exit %d): %s" % (
+                what, argv[0], code, err.read().decode("utf-8", "replace").strip()))
+
+
+def decompress_stream(buf, offset, fmt, where, spool_dir=None):
+    """Decompress the one stream of `fmt` at offset; return (payload, end offset).
+
+    The payload is a read-only memoryview of an unlinked spool file in spool_dir (see
+    map_file), so reading an image costs page cache, not the process's memory.
+    """
+    view = memoryview(buf)
+    if fmt not in ("gzip", "xz", "lzma", "bzip2", "zstd", "lz4"):
+        raise InitrdError("unsupported compression '%s' in %s" % (fmt, where))
+    with _spool(spool_dir) as spool:
+        if fmt == "zstd" or fmt == "lz4":
+            end = (_zstd_frame_end if fmt == "zstd" else _lz4_end)(view, offset, where)
+            tool = _need(fmt, "reading the %s archive in %s" % (fmt, where))
+            _tool_stream([tool, "-dcq"], view[offset:end], "%s decompression of %s" % (fmt, where),
+                         spool)
+        else:
+            end = _stdlib_stream(view, offset, fmt, where, spool)
+        spool.flush()
+        return map_file(spool), end
 
 
 def check_level(fmt, level, field="compression_level"):
@@ -282,6 +358,7 @@ def compress_chunks(chunks, fmt, level, out):
     out.flush()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err)
+        _pipe_size(proc.stdin)
         try:
             for chunk in chunks:
                 proc.stdin.write(chunk)

@@ -164,9 +164,13 @@ def _pad(n):
     return b"\0" * ((4 - n % 4) % 4)
 
 
-def write_entries(entries, normalize=True, start_ino=0, trailer=True):
+def write_entries(entries, normalize=True, start_ino=0, trailer=True, resolve=None):
     """Yield the newc bytes of `entries` in the given order, then the trailer (unless
     trailer=False, for a caller that writes more members into the same archive).
+
+    resolve (optional) maps each item of `entries` to the Entry to write, or None to leave it
+    out, just before it is written: members not known yet when writing starts (depmod's
+    output) are placeholders in their sorted place. Placeholders must not be hard links.
 
     With normalize, owners become root:root and mtimes 0 so that equal inputs
     give equal bytes; inode numbers are assigned in order (after start_ino) for the
@@ -182,6 +186,10 @@ def write_entries(entries, normalize=True, start_ino=0, trailer=True):
         last_of_group[key] = members[-1]
     ino = start_ino
     for entry in entries:
+        if resolve is not None:
+            entry = resolve(entry)
+            if entry is None:
+                continue
         ino += 1
         nlink = 2 if entry.is_dir else 1
         data = entry.data

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.compression import (
     module_suffix, scratch_dir)
@@ -26,51 +27,115 @@ DEPMOD_INPUTS = ("modules.order", "modules.builtin", "modules.builtin.modinfo")
 ALWAYS_WRITTEN = ("modules.dep", "modules.dep.bin")
 
 
+class Depmod:
+    """depmod running in the background on the image's modules.
+
+    Writing the module files to the scratch tree and depmod itself run in a thread, so the
+    caller can copy src and compress every member that sorts before `names` (its outputs)
+    meanwhile; result() waits and returns {image path: bytes}.
+    """
+
+    def __init__(self, entries, modules_root, kver):
+        tool = shutil.which("depmod") or next(
+            (p for p in ("/usr/sbin/depmod", "/sbin/depmod") if os.path.exists(p)), None)
+        if not tool:
+            raise InitrdError("depmod is not installed on this host; install kmod or set "
+                              "depmod: false", "depmod", True)
+        self.kver = kver
+        self.prefix = modules_root + "/"
+        self.tool = tool
+        self.proc = None
+        self.stderr = None
+        self._result = None
+        self._error = None
+        self._cancel = False
+        existing = set()
+        for name, entry in entries.items():
+            rel = name[len(self.prefix):]
+            if name.startswith(self.prefix) and entry.is_reg and "/" not in rel \
+                    and rel.startswith("modules."):
+                existing.add(rel)
+        self.wanted = sorted((existing | set(ALWAYS_WRITTEN)) - set(DEPMOD_INPUTS))
+        # Every image path depmod may write: nothing at or after the first of them in sorted
+        # order may be written before result().
+        self.names = [self.prefix + rel for rel in self.wanted]
+        need = sum(len(e.data) for n, e in entries.items() if n.startswith(self.prefix))
+        self.tmp = tempfile.mkdtemp(prefix="fabric-boot-depmod-", dir=scratch_dir(need))
+        self.thread = threading.Thread(target=self._start, args=(entries,))
+        self.thread.daemon = True
+        self.thread.start()
+
+    def _start(self, entries):
+        kver = self.kver
+        try:
+            # Newer kmod builds look in usr/lib/modules, older in lib/modules: give both.
+            self.moddir = os.path.join(self.tmp, "usr", "lib", "modules", kver)
+            os.makedirs(self.moddir)
+            os.symlink("usr/lib", os.path.join(self.tmp, "lib"))
+            os.mkdir(os.path.join(self.tmp, "depmod.d"))
+            for name, entry in entries.items():
+                if self._cancel:
+                    return
+                if not name.startswith(self.prefix) or not entry.is_reg:
+                    continue
+                rel = name[len(self.prefix):]
+                if "/" not in rel and rel.startswith("modules."):
+                    if rel not in DEPMOD_INPUTS:
+                        continue
+                elif not module_suffix(rel) or not len(entry.data):
+                    continue
+                path = os.path.join(self.moddir, rel)
+                parent = os.path.dirname(path)
+                if not os.path.isdir(parent):
+                    os.makedirs(parent)
+                with open(path, "wb") as handle:
+                    handle.write(entry.data)
+            self.stderr = tempfile.TemporaryFile()
+            self.proc = subprocess.Popen(
+                [self.tool, "-C", os.path.join(self.tmp, "depmod.d"), "-b", self.tmp, kver],
+                stdout=subprocess.DEVNULL, stderr=self.stderr)
+            self.proc.wait()
+        except Exception as exc:  # pylint: disable=broad-except
+            # Raised again by result(), in the caller's thread.
+            self._error = exc
+
+    def result(self):
+        if self._result is not None:
+            return self._result
+        try:
+            self.thread.join()
+            if self._error is not None:
+                if isinstance(self._error, InitrdError):
+                    raise self._error
+                raise InitrdError("depmod -b for kernel %s: writing the scratch tree %s failed: %s"
+                                  % (self.kver, self.tmp, self._error), "depmod", True)
+            code = self.proc.returncode
+            if code != 0:
+                self.stderr.seek(0)
+                raise InitrdError("depmod -b for kernel %s failed (exit %d): %s" % (
+                    self.kver, code, self.stderr.read().decode("utf-8", "replace").strip()))
+            out = {}
+            for rel in self.wanted:
+                path = os.path.join(self.moddir, rel)
+                if os.path.isfile(path):
+                    with open(path, "rb") as handle:
+                        out[self.prefix + rel] = handle.read()
+            self._result = out
+            return out
+        finally:
+            self.close()
+
+    def close(self):
+        """Stop depmod if still running and remove the scratch tree (idempotent)."""
+        self._cancel = True
+        if self.thread.is_alive() and self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        self.thread.join()
+        if self.stderr is not None:
+            self.stderr.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 def run_depmod(entries, modules_root, kver):
     """entries: name -> Entry of the final image. Returns {image path: bytes} of depmod output."""
-    tool = shutil.which("depmod") or next(
-        (p for p in ("/usr/sbin/depmod", "/sbin/depmod") if os.path.exists(p)), None)
-    if not tool:
-        raise InitrdError("depmod is not installed on this host; install kmod or set depmod: false",
-                          "depmod", True)
-    prefix = modules_root + "/"
-    existing = set()
-    need = sum(len(e.data) for n, e in entries.items() if n.startswith(prefix))
-    tmp = tempfile.mkdtemp(prefix="fabric-boot-depmod-", dir=scratch_dir(need))
-    try:
-        # Newer kmod builds look in usr/lib/modules, older in lib/modules: give both.
-        moddir = os.path.join(tmp, "usr", "lib", "modules", kver)
-        os.makedirs(moddir)
-        os.symlink("usr/lib", os.path.join(tmp, "lib"))
-        os.mkdir(os.path.join(tmp, "depmod.d"))
-        for name, entry in entries.items():
-            if not name.startswith(prefix) or not entry.is_reg:
-                continue
-            rel = name[len(prefix):]
-            if "/" not in rel and rel.startswith("modules."):
-                existing.add(rel)
-                if rel not in DEPMOD_INPUTS:
-                    continue
-            elif not module_suffix(rel) or not len(entry.data):
-                continue
-            path = os.path.join(moddir, rel)
-            parent = os.path.dirname(path)
-            if not os.path.isdir(parent):
-                os.makedirs(parent)
-            with open(path, "wb") as handle:
-                handle.write(entry.data)
-        proc = subprocess.run([tool, "-C", os.path.join(tmp, "depmod.d"), "-b", tmp, kver],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-        if proc.returncode != 0:
-            raise InitrdError("depmod -b for kernel %s failed (exit %d): %s" % (
-                kver, proc.returncode, proc.stderr.decode("utf-8", "replace").strip()))
-        wanted = (existing | set(ALWAYS_WRITTEN)) - set(DEPMOD_INPUTS)
-        out = {}
-        for rel in sorted(wanted):
-            path = os.path.join(moddir, rel)
-            if os.path.isfile(path):
-                with open(path, "rb") as handle:
-                    out[prefix + rel] = handle.read()
-        return out
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return Depmod(entries, modules_root, kver).result()

@@ -72,8 +72,9 @@ def _early_names(archive):
         for e in archive.entries)
 
 
-def read_archives(data, where):
-    """Split the file into archives; raise InitrdError naming `where` on bad input."""
+def read_archives(data, where, spool_dir=None):
+    """Split the file into archives; raise InitrdError naming `where` on bad input.
+    Decompressed archives are spooled to files in spool_dir (compression.decompress_stream)."""
     archives = []
     pos = 0
     size = len(data)
@@ -101,7 +102,7 @@ def read_archives(data, where):
             entries, end = cpio.parse(view, pos, label)
             cpio._share_link_data(entries)  # pylint: disable=protected-access
         else:
-            payload, end = compression.decompress_stream(view, pos, fmt, label)
+            payload, end = compression.decompress_stream(view, pos, fmt, label, spool_dir)
             if bytes(payload[:6]) not in cpio.MAGICS:
                 raise InitrdError("%s is not an initrd: the %s data in %s does not hold a cpio "
                                   "archive" % (where, fmt, label))
@@ -167,7 +168,7 @@ def manifest_in_payload(payload):
     return None, None
 
 
-def find_manifest(data, start=0):
+def find_manifest(data, start=0, spool_dir=None):
     """Walk the archives of data from `start` like the kernel does and read the manifest at the
     end of the last one. Returns a dict (manifest, offset and end of that archive,
     content_sha256: sha256 of its decompressed bytes before the manifest member) or None.
@@ -194,7 +195,7 @@ def find_manifest(data, start=0):
                 _entries, end = cpio.parse(view, pos, "manifest")
                 payload = view[pos:end]
             else:
-                payload, end = compression.decompress_stream(view, pos, fmt, "manifest")
+                payload, end = compression.decompress_stream(view, pos, fmt, "manifest", spool_dir)
             if end >= stop:
                 manifest, header = manifest_in_payload(payload)
                 if manifest is None:

@@ -30,7 +30,7 @@ from ansible_collections.fabric.boot.plugins.module_utils.initramfs import cache
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import compression
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import cpio
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import kmod
-from ansible_collections.fabric.boot.plugins.module_utils.initramfs.depmod import run_depmod
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.depmod import Depmod
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.image import (
     MANIFEST_FORMAT, MANIFEST_PATH, MANIFEST_TOOL, Tree, find_manifest, read_archives)
@@ -47,10 +47,11 @@ def _sha(data):
 
 
 def _read(path, field):
+    """The file as a read-only mapping (compression.map_file): page cache, not process memory.
+    Like every reader of a file, it assumes nobody truncates the file meanwhile."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
+        return compression.map_path(path)
+    except (IOError, OSError, ValueError) as exc:
         raise InitrdError("%s=%s cannot be read: %s" % (field, path, exc), field, path)
 
 
@@ -281,17 +282,57 @@ def _manifest_dirs(present):
     return dirs[::-1]
 
 
-def _with_manifest(entries, manifest):
+def _with_manifest(entries, manifest, resolve=None):
     """newc chunks of entries, then the manifest member (which records the sha256 of every byte
-    before it) and the trailer, as one archive."""
+    before it) and the trailer, as one archive. resolve: see cpio.write_entries."""
     digest = hashlib.sha256()
-    for chunk in cpio.rechunk(cpio.write_entries(entries, trailer=False)):
+    written = [0]
+
+    def counted(entry):
+        entry = resolve(entry) if resolve is not None else entry
+        if entry is not None:
+            written[0] += 1
+        return entry
+
+    for chunk in cpio.rechunk(cpio.write_entries(entries, trailer=False, resolve=counted)):
         digest.update(chunk)
         yield chunk
     manifest["content_sha256"] = digest.hexdigest()
     data = json.dumps(manifest, sort_keys=True, indent=1).encode() + b"\n"
     yield from cpio.write_entries([cpio.Entry(MANIFEST_PATH, FILE_MODE, data)],
-                                  start_ino=len(entries))
+                                  start_ino=written[0])
+
+
+class _Placeholder(cpio.Entry):
+    """The sorted place of a depmod output the image does not have yet."""
+
+    __slots__ = ()
+
+
+def _apply_depmod(pending, plan, tree, final):
+    for path, data in pending.result().items():
+        if _put(plan, tree, path, data):
+            final[path] = plan.changes[path]
+
+
+def _depmod_resolver(pending, plan, tree, final, payload):
+    """Add placeholders for depmod's outputs to payload (in place) and return the resolve
+    function for cpio.write_entries: members sorting before depmod's first output are
+    compressed while depmod runs; the first of its outputs waits for it."""
+    names = set(pending.names)
+    present = set(e.name for e in payload if e.name in names)
+    payload.extend(_Placeholder(n, FILE_MODE) for n in pending.names if n not in present)
+    payload.sort(key=_order_key)
+
+    def resolve(entry):
+        if entry.name not in names:
+            return entry
+        _apply_depmod(pending, plan, tree, final)  # waits once; then cached
+        if entry.name in plan.changes:
+            return plan.changes[entry.name]
+        return None if isinstance(entry, _Placeholder) else entry
+
+    return resolve
 
 
 def _describe_listing(entries, changed):
@@ -313,14 +354,14 @@ def _result_from_manifest(manifest, changed, extra):
     return result
 
 
-def _already_done(req, request_sha, src_data, src_sha, dest_data, same_file):
+def _already_done(req, request_sha, src_data, src_sha, dest_data, same_file, spool_dir=None):
     """The result dict when dest already is this request applied to src, else None.
 
     Reading the manifest means decompressing the last archive (the main one in rewrite
     mode); in append mode to a separate dest, the appended archive is looked for right
     after src's bytes first, so only that small archive is decompressed.
     """
-    dest_sha = _sha(dest_data)
+    dest_sha = src_sha if same_file else _sha(dest_data)
     record = cache.load(req.dest)
     if (record is not None and record.get("format") == MANIFEST_FORMAT
             and record.get("request_sha256") == request_sha and record.get("sha256") == dest_sha
@@ -331,9 +372,9 @@ def _already_done(req, request_sha, src_data, src_sha, dest_data, same_file):
             "backup_file": None})
     found = None
     if req.mode == "append" and not same_file and len(dest_data) > len(src_data):
-        found = find_manifest(dest_data, len(src_data))
+        found = find_manifest(dest_data, len(src_data), spool_dir)
     if found is None or found["manifest"].get("request_sha256") != request_sha:
-        found = find_manifest(dest_data)
+        found = find_manifest(dest_data, spool_dir=spool_dir)
     if found is None:
         return None
     manifest = found["manifest"]
@@ -400,13 +441,19 @@ def run(params, check_mode=False, want_diff=False, backup_func=None, commit_func
     same_file = dest_exists and os.path.samefile(req.src, req.dest)
     dest_data = src_data if same_file else (_read(req.dest, "dest") if dest_exists else None)
 
-    src_sha = _sha(src_data)
+    # Kept as an object: append's prefix and output hashes continue from it instead of
+    # hashing src again (twice) at the end.
+    src_hash = hashlib.sha256(src_data)
+    src_sha = src_hash.hexdigest()
+    # Decompressed archives are spooled next to dest: that file system has room for the result
+    # and is rarely tmpfs (where the spool would be memory again).
+    spool_dir = os.path.dirname(os.path.abspath(req.dest))
     if dest_data is not None:
-        done = _already_done(req, request_sha, src_data, src_sha, dest_data, same_file)
+        done = _already_done(req, request_sha, src_data, src_sha, dest_data, same_file, spool_dir)
         if done is not None:
             return done
 
-    archives = read_archives(src_data, req.src)
+    archives = read_archives(src_data, req.src, spool_dir)
     base_end = len(src_data)
     old = archives[-1]
     if old.legacy:
@@ -442,10 +489,25 @@ def run(params, check_mode=False, want_diff=False, backup_func=None, commit_func
     compression.check_level(fmt, req.level)
     plan = _plan(req, tree, kver, root)
     final = _final_entries(tree.entries, plan, req.mode)
+    pending = None
     if req.depmod and plan.modules_changed and root:
-        for path, data in run_depmod(final, root, kver).items():
-            if _put(plan, tree, path, data):
-                final[path] = plan.changes[path]
+        # Runs while _write compresses everything that sorts before its outputs.
+        pending = Depmod(final, root, kver)
+    try:
+        if pending is not None and (check_mode or want_diff):
+            _apply_depmod(pending, plan, tree, final)
+            pending = None
+        return _finish(req, check_mode, want_diff, src_data, src_hash, request_sha, dest_data,
+                       archives, base_end, tree, final, plan, kver, fmt, pending, backup_func,
+                       commit_func)
+    finally:
+        if pending is not None:
+            pending.close()
+
+
+def _finish(req, check_mode, want_diff, src_data, src_hash, request_sha, dest_data, archives,
+            base_end, tree, final, plan, kver, fmt, pending, backup_func, commit_func):
+    src_sha = src_hash.hexdigest()
 
     result = {
         "mode": req.mode, "kernel_version": kver, "compression": fmt,
@@ -471,11 +533,11 @@ def run(params, check_mode=False, want_diff=False, backup_func=None, commit_func
         result["archives"] = [a.describe() for a in archives]
         return result
     return _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result,
-                  dest_data, backup_func, commit_func)
+                  dest_data, backup_func, commit_func, (pending, tree), src_hash)
 
 
 def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result, dest_data,
-           backup_func, commit_func):
+           backup_func, commit_func, depmod=(None, None), src_hash=None):
     parent = os.path.dirname(os.path.abspath(req.dest))
     try:
         handle, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(req.dest), dir=parent)
@@ -508,21 +570,28 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
                 out.write(b"\0" * (4 - start % 4))
                 start += 4 - start % 4
             payload = sorted(payload + _manifest_dirs(final), key=_order_key)
+            resolve = None
+            if depmod[0] is not None:
+                resolve = _depmod_resolver(depmod[0], plan, depmod[1], final, payload)
             manifest.update({"prefix_size": start, "prefix_sha256": None,
                              "archives": layout + [{"offset": start, "compression": fmt,
                                                     "role": _ROLE[req.mode]}]})
-            prefix_hash = hashlib.sha256(memoryview(src_data)[:prefix_end])
+            if src_hash is not None and prefix_end == len(src_data):
+                prefix_hash = src_hash.copy()
+            else:
+                prefix_hash = hashlib.sha256(memoryview(src_data)[:prefix_end])
+            known_hash = prefix_hash.copy()
             if start > prefix_end:
                 prefix_hash.update(b"\0" * (start - prefix_end))
             manifest["prefix_sha256"] = prefix_hash.hexdigest()
             out.flush()
-            compression.compress_chunks(_with_manifest(payload, manifest), fmt,
+            compression.compress_chunks(_with_manifest(payload, manifest, resolve), fmt,
                                         _level(req, fmt), out)
             out.flush()
             end = out.tell()
             layout.append({"offset": start, "size": end - start, "compression": fmt,
                            "role": _ROLE[req.mode]})
-        body_hash, body_size = _hash_body(tmp, src_data, prefix_end)
+        body_hash, body_size = _hash_body(tmp, known_hash, prefix_end)
         result.update({"archives": layout, "size_after": body_size,
                        "sha256": body_hash.hexdigest()})
         if dest_data is not None and len(dest_data) == result["size_after"] \
@@ -549,10 +618,9 @@ def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result
     return result
 
 
-def _hash_body(path, src_data, known):
-    """sha256 and size of the written file; its first `known` bytes are src_data's, already in
-    memory, so only the rest is read back."""
-    digest = hashlib.sha256(memoryview(src_data)[:known])
+def _hash_body(path, digest, known):
+    """sha256 and size of the written file; digest already holds its first `known` bytes (src's),
+    so only the rest is read back."""
     size = known
     with open(path, "rb") as handle:
         handle.seek(known)
