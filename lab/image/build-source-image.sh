@@ -53,7 +53,7 @@ if [ -z "$kver" ]; then
        "install linux-image-amd64 (tests/ci/apt-packages.sh)" >&2
   exit 1
 fi
-for tool in dracut dhclient arping zstd dash; do
+for tool in dracut dhclient arping zstd; do
   if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ] && [ ! -x "/sbin/$tool" ]; then
     echo "build-source-image: $tool not found; install dracut-core, dracut-network and zstd" \
          "(tests/ci/apt-packages.sh)" >&2
@@ -63,7 +63,7 @@ done
 
 # The NIC drivers of the VMs qemu gives (lab/fabric_lab/paths.py uses virtio-net-pci).
 LAB_DRIVERS="virtio_pci virtio_net e1000 e1000e"
-DRACUT_MODULES="dash systemd systemd-initrd dracut-systemd udev-rules base fs-lib shutdown rootfs-block
+DRACUT_MODULES="systemd systemd-initrd dracut-systemd udev-rules base fs-lib shutdown rootfs-block
   kernel-modules network network-legacy"
 DRACUT_ARGS=(
   --kver "$kver" --force --no-hostonly --no-hostonly-cmdline
