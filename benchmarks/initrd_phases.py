@@ -56,6 +56,7 @@ MARKS = [
     ("udev", r"Starting .*systemd-udevd\.ser"),
     ("coldplug", r"Starting .*systemd-udev-trig"),
     ("initqueue", r"Starting .*dracut-initqueue"),
+    # dhclient-script's "dhcp: BOUND" goes to the journal, not the console: the initqueue's end
     ("dhcp-bound", r"dhcp: BOUND|Finished .*dracut-initqueue"),
     ("pre-mount", r"fabric\.boot phases: pre-mount"),
 ]
@@ -157,11 +158,20 @@ def med(values):
 def render(data):
     names = [n for n, rx_ in MARKS]
     lines = ["## Kernel + initrd phases under TCG (`benchmarks/initrd_phases.py`)", ""]
-    lines.append("The lab's kernel and initrd booted directly (no firmware, loader or transfer), one VM at a "
-                 "time, to a pre-mount hook (where the smoke test starts); seconds after qemu started "
-                 "(wall clock of the serial line), medians over the boots; load average at the start of "
-                 "each boot given per variant. `kernel` is the first kernel line, i.e. after SeaBIOS, "
-                 "qemu's loader and the bzImage's own xz decompression.")
+    par = sorted({b.get("parallel", 1) for v in data.values() for b in v["boots"]})
+    dates = sorted(b["date"] for v in data.values() for b in v["boots"])
+    lines.append("The lab's kernel and the published initrd (driver set and smoke test injected) booted "
+                 "directly (no firmware, loader or transfer) to a pre-mount hook, where the smoke test "
+                 "starts; the variants of one run started together (%s VMs at a time, one TCG thread "
+                 "each), so they shared the machine alike; %s to %s. Seconds after qemu started (wall "
+                 "clock of the serial line), medians over the boots; load is the load average at the "
+                 "start of the boots. `kernel` is the first kernel line: after SeaBIOS, qemu's loader and "
+                 "the bzImage's own xz decompression; `init` the kernel starting /init (initramfs "
+                 "unpacked); `cmdline` systemd starting dracut's cmdline hook; `udev` systemd-udevd "
+                 "starting (after the cmdline and pre-udev hooks); `coldplug` the udev trigger; "
+                 "`initqueue` dracut's initqueue (the trigger's uevents queued); `dhcp-bound` the "
+                 "initqueue finished (DHCP, duplicate-address check, network set up); `pre-mount` the "
+                 "hook." % (" or ".join(str(p) for p in par), dates[0], dates[-1]))
     lines.append("")
     lines.append("| variant | qemu switches | boots | load | " + " | ".join(names) + " |")
     lines.append("|---|---|---|---|" + "---|" * len(names))
@@ -176,6 +186,28 @@ def render(data):
             key, v["switches"] or "(launcher's)", len(boots), len(v["boots"]), min(loads), max(loads),
             " | ".join(cells)))
     lines.append("")
+    # Pairs: the variants of one run started together (same load_before), so each run's
+    # difference to the launcher's boot is the fair comparison; medians of those differences.
+    batches = {}
+    for key, v in data.items():
+        for b in v["boots"]:
+            if not b["timed_out"] and "pre-mount" in b["wall"]:
+                batches.setdefault((b["load_before"], b.get("parallel", 1)), {})[key] = b["wall"]["pre-mount"]
+    others = [k for k in data if k != "launcher"]
+    if "launcher" in data and others:
+        lines.append("Per run, pre-mount of each variant minus the launcher's boot of the same run (negative: "
+                     "faster), and the median of those differences:")
+        lines.append("")
+        lines.append("| variant | runs | per run (s) | median (s) | median (%) |")
+        lines.append("|---|---|---|---|---|")
+        for key in others:
+            d = [(b[key] - b["launcher"], (b[key] - b["launcher"]) / b["launcher"] * 100)
+                 for b in batches.values() if key in b and "launcher" in b]
+            if d:
+                lines.append("| %s | %d | %s | %+.1f | %+.1f |" % (
+                    key, len(d), " ".join("%+.1f" % x for x, p_ in d), med([x for x, p_ in d]),
+                    med([p_ for x_, p_ in d])))
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
