@@ -56,8 +56,9 @@ MARKS = [
     ("udev", r"Starting .*systemd-udevd\.ser"),
     ("coldplug", r"Starting .*systemd-udev-trig"),
     ("initqueue", r"Starting .*dracut-initqueue"),
-    # dhclient-script's "dhcp: BOUND" goes to the journal, not the console: the initqueue's end
-    ("dhcp-bound", r"dhcp: BOUND|Finished .*dracut-initqueue"),
+    # the initqueue's end: DHCP, dhclient-script's duplicate-address check and the network set
+    # up (dhclient-script's own "dhcp: BOUND" goes to the journal, not the console)
+    ("network-up", r"Finished .*dracut-initqueue"),
     ("pre-mount", r"fabric\.boot phases: pre-mount"),
 ]
 
@@ -169,7 +170,7 @@ def render(data):
                  "the bzImage's own xz decompression; `init` the kernel starting /init (initramfs "
                  "unpacked); `cmdline` systemd starting dracut's cmdline hook; `udev` systemd-udevd "
                  "starting (after the cmdline and pre-udev hooks); `coldplug` the udev trigger; "
-                 "`initqueue` dracut's initqueue (the trigger's uevents queued); `dhcp-bound` the "
+                 "`initqueue` dracut's initqueue (the trigger's uevents queued); `network-up` the "
                  "initqueue finished (DHCP, duplicate-address check, network set up); `pre-mount` the "
                  "hook." % (" or ".join(str(p) for p in par), dates[0], dates[-1]))
     lines.append("")
