@@ -16,12 +16,6 @@ A measuring run sets the lab up once through the lab runner itself (`python -m f
 * removes the lab, and stores everything under --variant in --data (JSON, committed), so that
   variants measured on different days (image before/after, server options) render side by side.
 
---initrds before=FILE,after=FILE (with --reuse) measures two published initrds side by side on one
-kept lab: before every boot the benchmark publishes that variant's file as images/lab/initrd.img
-(both files are boot_image's own output, from the two source images), and it alternates the
-variants boot by boot, so that a load swing on the shared machine hits both alike. Each variant
-is stored under its own name.
-
 --render writes the lab section of docs/performance.md and the plot from --data without booting.
 Needs root (the lab does). Set FB_LAB_PREFIX to run beside another lab. The plot needs
 matplotlib (benchmarks/requirements.txt), the measuring run only the lab's own tools.
@@ -110,56 +104,7 @@ def negotiated(pcap):
     return sorted(seen)
 
 
-PUBLISHED_INITRD = "/var/lib/tftpboot/images/lab/initrd.img"
-
-
-def publish_initrd(path):
-    """--initrds: put one variant's published initrd where the menus point (in.tftpd and Apache
-    read it per request, so the next boot fetches it)."""
-    server.sh(["podman", "cp", path, "%s:%s" % (server.CONTAINER, PUBLISHED_INITRD)])
-    server.exec_("chmod", "0644", PUBLISHED_INITRD)
-
-
-def measure_ab(args):
-    """--initrds: alternate published initrds boot by boot on a kept lab (--reuse)."""
-    names = args.paths.split(",")
-    pairs = [kv.split("=", 1) for kv in args.initrds.split(",")]
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    images = ["images/lab/vmlinuz", "images/lab/initrd.img"]
-    variants = {}
-    for key, path in pairs:
-        variants[key] = {"date": started, "runs": args.runs, "setup_seconds": None, "boots": {},
-                         "load_before": os.getloadavg(), "note": "%s (%s)" % (args.note, key) if args.note else key,
-                         "sizes": {"images/lab/vmlinuz": int(server.exec_(
-                             "stat", "-c", "%s", "/var/lib/tftpboot/images/lab/vmlinuz").stdout.strip()),
-                             "images/lab/initrd.img": os.path.getsize(path)},
-                         "source_initrd": os.path.getsize(args.sources[key]) if key in args.sources else 0,
-                         "transfers": {}, "tftp_options": []}
-    try:
-        for run_ in range(args.runs):
-            order = pairs if run_ % 2 == 0 else pairs[::-1]   # ABBA: neither variant always goes first
-            for n in names:
-                for key, path in order:
-                    publish_initrd(path)
-                    load = os.getloadavg()[0]
-                    res = lab("--reuse", "--keep", "--parallel", "1", "--paths", n)
-                    for r in res.get("paths", []):
-                        sample = dict(r["timing"], passed=r["passed"], load_before=load,
-                                      load_after=os.getloadavg()[0])
-                        variants[key]["boots"].setdefault(n, []).append(sample)
-                        print("%s %s run %d: %s" % (key, n, run_ + 1, sample), flush=True)
-                    variants[key]["load_after"] = os.getloadavg()
-                    save(args.data, key, variants[key])
-    finally:
-        # the lab is left with the last variant's file published; the first is what site.yml made
-        publish_initrd(pairs[0][1])
-        if not args.keep:
-            lab("down")
-
-
 def measure(args):
-    if args.initrds:
-        return measure_ab(args)
     names = args.paths.split(",")
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_before = os.getloadavg()
@@ -282,10 +227,8 @@ def render(data, order):
             cells = [fmt(medians(data[k], name)[0]["total"]) if name in data[k]["boots"] else "-" for k in order]
             lines.append("| %s | %s | %s |" % (name, " | ".join(cells), fmt(REFERENCE.get(name))))
         lines.append("")
-    # the newest variant that fetched with real clients (an --initrds pair does not)
-    lastkey = next((k for k in reversed(order) if data[k].get("transfers")), order[-1])
-    last = data[lastkey]
-    lines.append("### Transfers with real clients (variant %s)" % lastkey)
+    last = data[order[-1]]
+    lines.append("### Transfers with real clients (variant %s)" % order[-1])
     lines.append("")
     lines.append("curl inside the lab netns fetches the published files from the container, no VM involved: "
                  "what in.tftpd and Apache deliver at each TFTP block size (median of 3 fetches, MB/s).")
@@ -355,8 +298,6 @@ def main():
     ap.add_argument("--variant", help="name to store this measurement under in --data")
     ap.add_argument("--note", default="", help="one sentence on what this variant is")
     ap.add_argument("--initrd", help="source initrd to build the lab image from (the runner's --initrd)")
-    ap.add_argument("--initrds", help="NAME=FILE,NAME=FILE: published initrds to alternate (with --reuse)")
-    ap.add_argument("--sources", default="", help="NAME=FILE,...: the source initrd of each --initrds variant")
     ap.add_argument("--reuse", action="store_true",
                     help="measure the lab a `make lab KEEP=1` (same FB_LAB_PREFIX) left running; no set-up")
     ap.add_argument("--keep", action="store_true", help="leave the lab running at the end")
@@ -367,9 +308,6 @@ def main():
     ap.add_argument("--write", metavar="FILE", help="docs/performance.md to update")
     ap.add_argument("--plot", default=None, metavar="PNG", help="plot file (default %s when --write)" % PLOT)
     args = ap.parse_args()
-    args.sources = dict(kv.split("=", 1) for kv in args.sources.split(",") if kv)
-    if args.initrds and not args.reuse:
-        ap.error("--initrds needs --reuse (a kept lab whose site.yml made the first file)")
     if not args.render:
         if not args.variant:
             ap.error("--variant is required for a measuring run")
