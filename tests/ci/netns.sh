@@ -11,7 +11,8 @@ cmd=${1:?usage}; ns=${2:?usage}
 case "$cmd" in
 up)
   c=${3:?container}; cip=${4:-192.168.100.2/24}; xbr=${5:-}; xc=${6:-}
-  if ! ip netns list | grep -qw "^$ns"; then
+  # whole names only: a netns "<ns>-x" is not "<ns>" (grep -w would match it at the dash)
+  if ! ip netns list | cut -d' ' -f1 | grep -qxF "$ns"; then
     ip netns add "$ns"
     ip -n "$ns" link set lo up
     ip -n "$ns" link add br0 type bridge stp_state 0 forward_delay 0
@@ -30,7 +31,7 @@ up)
   if ip -n "$ns" route show default | grep -q .; then echo "netns $ns has a default route" >&2; exit 1; fi
   ;;
 down)
-  if ip netns list | grep -qw "^$ns"; then ip netns del "$ns"; fi
+  if ip netns list | cut -d' ' -f1 | grep -qxF "$ns"; then ip netns del "$ns"; fi
   ;;
 *) echo "usage: $0 up NETNS CONTAINER [IP/PREFIX [EXTRA_BRIDGE_IP/PREFIX EXTRA_CONTAINER_IP/PREFIX]] | down NETNS" >&2
    exit 2;;
