@@ -15,7 +15,7 @@ author: fabric.boot contributors (@fabric-boot)
 short_description: Know whether a daemon still runs an older configuration than the one on disk
 description:
   - Ansible's C(notify) loses a restart when a run stops after a configuration file was replaced
-    and before the handler ran (the play killed, the controller lost, a later task failed): on
+    and before the handler ran (the play killed, the controller lost, a later task failed); on
     the next run the file is already identical, nothing notifies, and the daemon keeps serving
     the old configuration.
   - This module keeps, per daemon, a record of the configuration files it last (re)started or
@@ -24,8 +24,8 @@ description:
     (and RV(pending)) when they differ, so the task can notify the restart handler again; run it
     before the tasks that write the files.
   - With O(state=record), run by the handler after a successful restart or reload, it writes
-    the record (atomically: a temporary file renamed over the old one).
-  - A missing record counts as pending: the first run after this module was introduced restarts
+    the record (atomically, a temporary file renamed over the old one).
+  - A missing record counts as pending; the first run after this module was introduced restarts
     the daemon once, because nothing says which configuration it loaded.
   - A record that differs from the files (a run that stopped before its restart) is also reported
     as a warning naming the files, so the restart of the next run is explained.

@@ -49,6 +49,7 @@ DHCP_CLIENT = os.path.join(ROOT, "tests", "integration", "dhcp", "dhcp_client.py
 IMAGE = "localhost/debian12-systemd:latest"
 CT, NS = "fbft-boot", "fbft"
 SCRATCH = "/var/tmp/fbft/faults"
+LOGS = os.environ.get("FBFT_LOGS", os.path.join(ROOT, "build", "faults-logs"))   # each run's output, kept
 SERVER = "192.168.100.2"
 TFTP = "/var/lib/tftpboot"
 INITRD = TFTP + "/images/fault/initrd.img"
@@ -105,7 +106,8 @@ def inventory(nodes=("fa1", "fa2"), fa1_ip="192.168.100.31", **server_vars):
         "fabric_boot_images": {"fault": dict({
             "title": "fault test image", "tree": SRC, "kernel_src": "vmlinuz", "initrd_src": "initrd.img",
             "kernel": "images/fault-kernel/vmlinuz", "initrd": "images/fault/initrd.img",
-            "driver_set": "mlx5_ib"}, **image_over)},
+            # gzip -1: the rebuild must be slow enough to be killed mid-write, and cheap in CI
+            "driver_set": "mlx5_ib", "compression": "gzip", "compression_level": 1}, **image_over)},
     }
     return {"all": {"vars": group_vars, "children": {
         "boot_servers": {"hosts": {"fbft-server": server}},
@@ -123,7 +125,9 @@ def play(inv, kill_after=None, watch_initrd=False):
         yaml.safe_dump(inv, f)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
                ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"), ANSIBLE_NOCOLOR="1", PYTHONUNBUFFERED="1",
-               ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_HOST_KEY_CHECKING="False")
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_HOST_KEY_CHECKING="False",
+               # where the time goes, in each run's log (build/faults-logs/)
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks")
     watcher = None
     if watch_initrd:
         watcher = subprocess.Popen(["podman", "exec", CT, "python3", "-c", KILL_WRITER, INITRD],
@@ -154,7 +158,8 @@ def play(inv, kill_after=None, watch_initrd=False):
             note = watcher.communicate()[0] + " (watch stopped: the run ended first)"
         out.append("### fbft writer watch: %s\n" % note.strip())
     text = "".join(out)
-    with open(os.path.join(SCRATCH, "run-%d.log" % int(time.monotonic() * 1000)), "w") as f:
+    os.makedirs(LOGS, exist_ok=True)
+    with open(os.path.join(LOGS, "run-%02d.log" % len(os.listdir(LOGS))), "w") as f:
         f.write(text)
     if kill_after:
         assert killed, "the run never reached a changed %r:\n%s" % (kill_after, text[-4000:])
@@ -247,6 +252,8 @@ def server():
         if ct("systemctl is-system-running --wait", check=False).stdout.strip() in ("running", "degraded"):
             break
         time.sleep(1)
+    ct("mkdir -p %s" % IMAGE_ROOT)
+    shutil.rmtree(LOGS, ignore_errors=True)
     try:
         yield {"kver": kver}
     finally:
