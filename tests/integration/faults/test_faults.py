@@ -22,11 +22,11 @@ converge:
                      profiles in its image root (fabric_client, image-root mode) go; a foreign
                      file beside each of them stays.
 
-Run by `make soak`, not `make test` (cost: docs/faults.md). One container, about 12 site.yml runs (5 stopped early); the packages are installed by
-the first run through podman's NAT (as the lab does). Needs root, podman and the image of
+Run by `make soak`, not `make test` (cost: docs/faults.md). One container, about 12 site.yml
+runs (5 stopped early); the packages are installed by the first run through podman's NAT (as
+the lab does). Needs root, podman and the image of
 tests/ci/build-image.sh.
 """
-import hashlib
 import json
 import os
 import re
