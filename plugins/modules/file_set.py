@@ -62,6 +62,19 @@ options:
     type: list
     elements: str
     default: []
+  manifest:
+    description:
+      - A file (outside O(path), e.g. under C(/var/lib)) where the module keeps the list of files it
+        wrote. With it, O(prune) removes only files listed there, that is files this module wrote,
+        never a file someone else put beside them that happens to match a pattern.
+      - Without an existing manifest (the first run with this option), a file is pruned only when its
+        first 4 KiB contain O(marker); with no O(marker) nothing is pruned on that run.
+      - The manifest is written before the files (listing the old and the new ones), so a run stopped
+        half-way leaves no file that a later run would not recognise as its own.
+    type: path
+  marker:
+    description: Text that marks a file as generated (its header), used with O(manifest) as said there.
+    type: str
 notes:
   - Files are not fsync()ed one by one (20,000 fsyncs take minutes on a busy disk); the rename
     replaces a file only after its new content is complete.
@@ -95,6 +108,11 @@ unchanged:
   description: How many files already had the right content and attributes.
   returned: always
   type: int
+kept:
+  description: Paths that match O(prune) but that this module did not write (see O(manifest)); left alone.
+  returned: always
+  type: list
+  elements: str
 """
 
 import fnmatch
@@ -164,6 +182,48 @@ def _check(module, cmd, paths_data, tmpdir):
     return "; ".join(errors) or "the joined batch failed but no single file did: %s" % out
 
 
+def _read_manifest(module, path):
+    """The set of relative paths the module wrote before, or None when there is no manifest."""
+    try:
+        with open(path) as f:
+            return set(line.rstrip("\n") for line in f if line.strip())
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        module.fail_json(msg="file_set: cannot read the manifest %s: %s" % (path, exc))
+
+
+def _write_manifest(module, path, names):
+    directory = os.path.dirname(path)
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".file_set-manifest-")
+        with os.fdopen(fd, "w") as f:
+            f.write("".join("%s\n" % n for n in sorted(names)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        module.fail_json(msg="file_set: cannot write the manifest %s: %s" % (path, exc))
+
+
+def _ours(full, rel, manifest, owned, marker):
+    """May prune remove this file? Without a manifest option: every match (the old behaviour)."""
+    if not manifest:
+        return True
+    if owned is not None:
+        return rel in owned
+    if not marker:
+        return False
+    try:
+        with open(full, "rb") as f:
+            return to_bytes(marker) in f.read(4096)
+    except OSError:
+        return False
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -175,6 +235,8 @@ def main():
             validate=dict(type="str"),
             validate_batch=dict(type="int", default=2000),
             prune=dict(type="list", elements="str", default=[]),
+            manifest=dict(type="path"),
+            marker=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -211,15 +273,20 @@ def main():
         else:
             unchanged += 1
 
-    removed = []
+    removed, kept = [], []
+    owned = _read_manifest(module, p["manifest"]) if p["manifest"] else None
     if p["prune"]:
         wanted = set(p["files"])
         for dirpath, dirnames, filenames in os.walk(root):
             for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
                 rel = os.path.relpath(os.path.join(dirpath, name), root)
                 if rel not in wanted and any(fnmatch.fnmatchcase(rel, pat) for pat in p["prune"]):
-                    removed.append(rel)
+                    if _ours(os.path.join(root, rel), rel, p["manifest"], owned, p["marker"]):
+                        removed.append(rel)
+                    else:
+                        kept.append(rel)
         removed.sort()
+        kept.sort()
         if module._diff:
             for rel in removed:
                 diffs.append({"before_header": os.path.join(root, rel), "after_header": "(removed)",
@@ -235,6 +302,9 @@ def main():
 
     written = [rel for rel, _d in todo] + attrs_only
     changed = bool(written or removed)
+    if not module.check_mode and p["manifest"] and (todo or removed or owned != set(p["files"])):
+        # Before any file is written: a run stopped below leaves them all listed as ours.
+        _write_manifest(module, p["manifest"], (owned or set()) | set(p["files"]))
     if not module.check_mode:
         for rel, data in todo:
             full = os.path.join(root, rel)
@@ -257,7 +327,10 @@ def main():
                 os.chown(full, uid, gid)
         for rel in removed:
             os.unlink(os.path.join(root, rel))
-    result = dict(changed=changed, written=sorted(written), removed=removed, unchanged=unchanged)
+        if p["manifest"] and (owned or set()) | set(p["files"]) != set(p["files"]):
+            _write_manifest(module, p["manifest"], set(p["files"]))
+    result = dict(changed=changed, written=sorted(written), removed=removed, unchanged=unchanged,
+                  kept=kept)
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

@@ -22,6 +22,7 @@ __metaclass__ = type
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -539,82 +540,116 @@ def _finish(req, check_mode, want_diff, src_data, src_hash, request_sha, dest_da
 def _write(req, src_data, archives, base_end, final, plan, fmt, manifest, result, dest_data,
            backup_func, commit_func, depmod=(None, None), src_hash=None):
     parent = os.path.dirname(os.path.abspath(req.dest))
+    result["warnings"].extend(_remove_leftovers(req.dest))
     try:
         handle, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(req.dest), dir=parent)
     except OSError as exc:
         raise InitrdError("dest=%s cannot be written: %s" % (req.dest, exc), "dest", req.dest)
     try:
-        with os.fdopen(handle, "wb") as out:
-            if req.mode == "rewrite":
-                early = [a for a in archives if a.early]
-                prefix_end = ([a for a in archives if not a.early] or [None])[0]
-                prefix_end = prefix_end.offset if prefix_end is not None else base_end
-                layout = [a.describe() for a in early]
-                entries = {}
-                for archive in archives:
-                    if not archive.early and not archive.legacy:
-                        for entry in archive.entries:
-                            entries[entry.name] = entry
-                for path in plan.removed:
-                    entries.pop(path, None)
-                for path, entry in plan.changes.items():
-                    entries[path] = entry
-                payload = _ordered(entries)
-            else:
-                prefix_end = base_end
-                layout = [a.describe() for a in archives]
-                payload = [plan.changes[n] for n in sorted(plan.changes)]
-            out.write(memoryview(src_data)[:prefix_end])
-            start = prefix_end
-            if fmt == "none" and start % 4:
-                out.write(b"\0" * (4 - start % 4))
-                start += 4 - start % 4
-            payload = sorted(payload + _manifest_dirs(final), key=_order_key)
-            resolve = None
-            if depmod[0] is not None:
-                resolve = _depmod_resolver(depmod[0], plan, depmod[1], final, payload)
-            manifest.update({"prefix_size": start, "prefix_sha256": None,
-                             "archives": layout + [{"offset": start, "compression": fmt,
-                                                    "role": _ROLE[req.mode]}]})
-            if src_hash is not None and prefix_end == len(src_data):
-                prefix_hash = src_hash.copy()
-            else:
-                prefix_hash = hashlib.sha256(memoryview(src_data)[:prefix_end])
-            known_hash = prefix_hash.copy()
-            if start > prefix_end:
-                prefix_hash.update(b"\0" * (start - prefix_end))
-            manifest["prefix_sha256"] = prefix_hash.hexdigest()
-            out.flush()
-            compression.compress_chunks(_with_manifest(payload, manifest, resolve), fmt,
-                                        _level(req, fmt), out)
-            out.flush()
-            end = out.tell()
-            layout.append({"offset": start, "size": end - start, "compression": fmt,
-                           "role": _ROLE[req.mode]})
-        body_hash, body_size = _hash_body(tmp, known_hash, prefix_end)
-        result.update({"archives": layout, "size_after": body_size,
-                       "sha256": body_hash.hexdigest()})
-        if dest_data is not None and len(dest_data) == result["size_after"] \
-                and _sha(dest_data) == result["sha256"]:
-            result["changed"] = False
+        return _write_tmp(req, src_data, archives, base_end, final, plan, fmt, manifest, result,
+                          dest_data, backup_func, commit_func, handle, tmp, depmod, src_hash)
+    except OSError as exc:
+        # A full disk (ENOSPC), a quota, an I/O error: the new image stays in its temporary file,
+        # which is removed, and dest is the old, complete image.
+        if os.path.exists(tmp):
             os.unlink(tmp)
-            return result
-        if req.backup and dest_data is not None:
-            result["backup_file"] = (backup_func or _backup)(req.dest)
-        os.chmod(tmp, 0o644)
-        record = _result_from_manifest(manifest, True, {"archives": layout})
-        record.update({"format": MANIFEST_FORMAT, "request_sha256": manifest["request_sha256"],
-                       "source_sha256": manifest["source_sha256"], "sha256": result["sha256"],
-                       "size": result["size_after"]})
-        (commit_func or os.replace)(tmp, req.dest)
-        # After the move: Ansible's atomic_move copies the old file's attributes (shutil.copystat,
-        # xattrs included) onto the new one, which would leave the old record. A stale or
-        # missing record only costs the slower check, since it must match the file's sha256.
-        cache.save(req.dest, record)
+        raise InitrdError("dest=%s: writing the new image failed (%s), in %s; %s" % (
+            req.dest, exc.strerror or exc, parent,
+            "the published image is unchanged" if dest_data is not None else "nothing was published"),
+            "dest", req.dest)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _remove_leftovers(dest):
+    """Remove the temporary files of runs that were killed while they wrote dest (SIGKILL, a
+    power cut: no cleanup ran). Returns the warnings that say so."""
+    parent = os.path.dirname(os.path.abspath(dest))
+    pattern = re.compile(r"^\.%s\.[A-Za-z0-9_]{8}$" % re.escape(os.path.basename(dest)))
+    warnings = []
+    for name in sorted(os.listdir(parent)):
+        if pattern.match(name):
+            path = os.path.join(parent, name)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                continue
+            warnings.append("dest=%s: removed %s, the unfinished output of an earlier run that was "
+                            "stopped while it wrote (the published image was never replaced by it)" % (dest, path))
+    return warnings
+
+
+def _write_tmp(req, src_data, archives, base_end, final, plan, fmt, manifest, result, dest_data,
+               backup_func, commit_func, handle, tmp, depmod=(None, None), src_hash=None):
+    with os.fdopen(handle, "wb") as out:
+        if req.mode == "rewrite":
+            early = [a for a in archives if a.early]
+            prefix_end = ([a for a in archives if not a.early] or [None])[0]
+            prefix_end = prefix_end.offset if prefix_end is not None else base_end
+            layout = [a.describe() for a in early]
+            entries = {}
+            for archive in archives:
+                if not archive.early and not archive.legacy:
+                    for entry in archive.entries:
+                        entries[entry.name] = entry
+            for path in plan.removed:
+                entries.pop(path, None)
+            for path, entry in plan.changes.items():
+                entries[path] = entry
+            payload = _ordered(entries)
+        else:
+            prefix_end = base_end
+            layout = [a.describe() for a in archives]
+            payload = [plan.changes[n] for n in sorted(plan.changes)]
+        out.write(memoryview(src_data)[:prefix_end])
+        start = prefix_end
+        if fmt == "none" and start % 4:
+            out.write(b"\0" * (4 - start % 4))
+            start += 4 - start % 4
+        payload = sorted(payload + _manifest_dirs(final), key=_order_key)
+        resolve = None
+        if depmod[0] is not None:
+            resolve = _depmod_resolver(depmod[0], plan, depmod[1], final, payload)
+        manifest.update({"prefix_size": start, "prefix_sha256": None,
+                         "archives": layout + [{"offset": start, "compression": fmt,
+                                                "role": _ROLE[req.mode]}]})
+        if src_hash is not None and prefix_end == len(src_data):
+            prefix_hash = src_hash.copy()
+        else:
+            prefix_hash = hashlib.sha256(memoryview(src_data)[:prefix_end])
+        known_hash = prefix_hash.copy()
+        if start > prefix_end:
+            prefix_hash.update(b"\0" * (start - prefix_end))
+        manifest["prefix_sha256"] = prefix_hash.hexdigest()
+        out.flush()
+        compression.compress_chunks(_with_manifest(payload, manifest, resolve), fmt,
+                                    _level(req, fmt), out)
+        out.flush()
+        end = out.tell()
+        layout.append({"offset": start, "size": end - start, "compression": fmt,
+                       "role": _ROLE[req.mode]})
+    body_hash, body_size = _hash_body(tmp, known_hash, prefix_end)
+    result.update({"archives": layout, "size_after": body_size,
+                   "sha256": body_hash.hexdigest()})
+    if dest_data is not None and len(dest_data) == result["size_after"] \
+            and _sha(dest_data) == result["sha256"]:
+        result["changed"] = False
+        os.unlink(tmp)
+        return result
+    if req.backup and dest_data is not None:
+        result["backup_file"] = (backup_func or _backup)(req.dest)
+    os.chmod(tmp, 0o644)
+    record = _result_from_manifest(manifest, True, {"archives": layout})
+    record.update({"format": MANIFEST_FORMAT, "request_sha256": manifest["request_sha256"],
+                   "source_sha256": manifest["source_sha256"], "sha256": result["sha256"],
+                   "size": result["size_after"]})
+    (commit_func or os.replace)(tmp, req.dest)
+    # After the move: Ansible's atomic_move copies the old file's attributes (shutil.copystat,
+    # xattrs included) onto the new one, which would leave the old record. A stale or
+    # missing record only costs the slower check, since it must match the file's sha256.
+    cache.save(req.dest, record)
     return result
 
 

@@ -103,3 +103,40 @@ def test_names_that_leave_the_directory_are_refused(tmp_path):
         rc, res = call(tmp_path, path=str(root), files={bad: "x"})
         assert rc != 0 and bad in res["msg"], res
     assert not (tmp_path / "escape").exists()
+
+
+def test_prune_with_manifest_removes_only_its_own_files(tmp_path):
+    """A hand-written file that matches the prune pattern survives; the module's own go."""
+    root = _tree(tmp_path)
+    manifest = str(tmp_path / "state" / "menus.manifest")
+    files = {"uefi/grub.cfg-01-aa": "# Ansible managed\nset a=1\n", "uefi/grub.cfg-01-bb": "# Ansible managed\n"}
+    rc, res = call(tmp_path, path=str(root), files=files, prune=["uefi/grub.cfg-*"], manifest=manifest,
+                   marker="Ansible managed")
+    assert rc == 0 and res["changed"], res
+    assert open(manifest).read() == "uefi/grub.cfg-01-aa\nuefi/grub.cfg-01-bb\n"
+    (root / "uefi" / "grub.cfg-01-hand").write_text("# Ansible managed, by another role\n")
+    rc, res = call(tmp_path, path=str(root), files={"uefi/grub.cfg-01-aa": files["uefi/grub.cfg-01-aa"]},
+                   prune=["uefi/grub.cfg-*"], manifest=manifest, marker="Ansible managed")
+    assert rc == 0 and res["removed"] == ["uefi/grub.cfg-01-bb"] and res["kept"] == ["uefi/grub.cfg-01-hand"], res
+    assert (root / "uefi" / "grub.cfg-01-hand").exists() and not (root / "uefi" / "grub.cfg-01-bb").exists()
+    assert open(manifest).read() == "uefi/grub.cfg-01-aa\n"
+    rc, res = call(tmp_path, path=str(root), files={"uefi/grub.cfg-01-aa": files["uefi/grub.cfg-01-aa"]},
+                   prune=["uefi/grub.cfg-*"], manifest=manifest, marker="Ansible managed")
+    assert rc == 0 and not res["changed"], res
+
+
+def test_prune_without_a_manifest_yet_uses_the_marker(tmp_path):
+    """An upgrade: no manifest; files carrying the marker count as ours, the others stay."""
+    root = _tree(tmp_path)
+    (root / "uefi" / "grub.cfg-01-old").write_text("# Ansible managed\n")
+    (root / "uefi" / "grub.cfg-01-hand").write_text("set timeout=1\n")
+    manifest = str(tmp_path / "m")
+    rc, res = call(tmp_path, path=str(root), files=FILES, prune=["uefi/grub.cfg-*"], manifest=manifest,
+                   marker="Ansible managed", check_mode=True)
+    assert rc == 0 and res["removed"] == ["uefi/grub.cfg-01-old"] and not os.path.exists(manifest), res
+    rc, res = call(tmp_path, path=str(root), files=FILES, prune=["uefi/grub.cfg-*"], manifest=manifest,
+                   marker="Ansible managed")
+    assert rc == 0 and res["removed"] == ["uefi/grub.cfg-01-old"] and res["kept"] == ["uefi/grub.cfg-01-hand"], res
+    assert (root / "uefi" / "grub.cfg-01-hand").exists()
+    rc, res = call(tmp_path, path=str(root), files=FILES, prune=["uefi/grub.cfg-*"], manifest=manifest)
+    assert rc == 0 and not res["changed"] and res["kept"] == ["uefi/grub.cfg-01-hand"], res
