@@ -125,6 +125,10 @@ latest:
   description: Newest published generation before this run, or null.
   returned: state=plan
   type: int
+initrd_from:
+  description: A published generation whose initrd was built from the same inputs (reused, not rebuilt), or null.
+  returned: state=plan
+  type: int
 generations:
   description: Published generations, oldest first.
   returned: state=plan
@@ -180,11 +184,15 @@ from ansible_collections.fabric.boot.plugins.module_utils.diskless.errors import
 
 def _plan(module, p):
     kver, vmlinuz, moddir = tree.kernel(p["root"], p["kernel_version"])
-    info = tree.digest(p["root"])
-    inputs = dict(p["inputs"], tree=info["digest"], kernel_version=kver)
+    mods, fw = "lib/modules/" + kver, "lib/firmware"
+    info = tree.digest(p["root"], (mods, fw, "boot"))
+    # what the initrd is made of: the role's recipe, the image's kernel, modules and firmware
+    initrd = dict(p["inputs"].get("initrd") or {}, kernel_version=kver, modules=info["parts"][mods],
+                  firmware=info["parts"][fw], kernel=info["parts"]["boot"])
+    inputs = dict(p["inputs"], tree=info["digest"], kernel_version=kver, initrd=initrd)
     out = generations.plan(p["images_dir"], p["name"], inputs, p["pin"])
     return dict(out, changed=False, inputs=generations.canonical(inputs), kernel_version=kver, kernel=vmlinuz,
-                module_dir=moddir, tree=info)
+                module_dir=moddir, tree=dict((k, info[k]) for k in ("digest", "entries", "bytes")))
 
 
 def _squashfs(module, p):

@@ -79,7 +79,7 @@ def plan(images_dir, name, inputs, pin=None):
     """
     gens = complete(images_dir, name)
     latest = gens[-1] if gens else None
-    out = {"latest": latest, "generations": gens}
+    out = {"latest": latest, "generations": gens, "initrd_from": None}
     if pin is not None:
         if pin not in gens:
             raise DisklessError("image %s: generation %d is pinned but %s is not a published generation "
@@ -91,6 +91,12 @@ def plan(images_dir, name, inputs, pin=None):
     if latest is not None and read_manifest(images_dir, name, latest).get("inputs") == want:
         out.update(generation=latest, build=False, reason="generation %d has these inputs" % latest)
         return out
+    # The initrd of the newest generation built from the same initrd inputs is reused: a change
+    # elsewhere in the tree does not need another dracut run.
+    for gen in reversed(gens if want.get("initrd") is not None else []):
+        if read_manifest(images_dir, name, gen).get("inputs", {}).get("initrd") == want.get("initrd"):
+            out["initrd_from"] = gen
+            break
     # Numbers are never reused: a leftover partial or a pruned number keeps its place.
     taken = gens + _numbers(images_dir, name, r"^%s@([0-9]+)\Z") + _numbers(images_dir, name, r"^\.%s@([0-9]+)\.partial\Z")
     new = max(taken) + 1 if taken else 1

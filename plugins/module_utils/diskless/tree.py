@@ -81,12 +81,19 @@ def excluded(root):
     return out
 
 
-def digest(root):
-    """{'digest': sha256 hex of the tree, 'entries': count, 'bytes': regular file bytes}."""
+def digest(root, parts=()):
+    """{'digest': sha256 hex of the tree, 'entries': count, 'bytes': regular file bytes,
+    'parts': {part: sha256 hex of the subtree}}.
+
+    parts are relative paths (lib/modules/<kver>, lib/firmware) whose own digests are taken in
+    the same walk: the initrd depends on them only, so a generation that changes elsewhere in
+    the tree can reuse the previous generation's initrd."""
     if not os.path.isabs(root) or not os.path.isdir(root) or os.path.islink(root):
         raise DisklessError("image root %s is not an absolute path to a directory" % root, "root", root)
     broot = os.fsencode(root)
     h = hashlib.sha256(b"fabric.boot diskless tree v1\n")
+    subs = dict((os.fsencode(p.strip("/")) + b"/", hashlib.sha256(b"fabric.boot diskless tree v1\n"))
+                for p in parts)
     entries = size = 0
     for rel in _walk(root, ""):
         path = os.path.join(broot, rel)
@@ -103,10 +110,15 @@ def digest(root):
             what = b"%s%d,%d" % (b"c" if stat.S_ISCHR(fmt) else b"b", os.major(st.st_rdev), os.minor(st.st_rdev))
         else:
             what = b"p%o" % fmt
-        h.update(b"%s\0%o\0%d\0%d\0%s\0%s\n" % (rel, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
-                                                 what, _xattrs(path)))
+        line = b"%s\0%o\0%d\0%d\0%s\0%s\n" % (rel, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
+                                               what, _xattrs(path))
+        h.update(line)
+        for prefix, sub in subs.items():
+            if rel.startswith(prefix):
+                sub.update(line[len(prefix):])
         entries += 1
-    return {"digest": h.hexdigest(), "entries": entries, "bytes": size}
+    return {"digest": h.hexdigest(), "entries": entries, "bytes": size,
+            "parts": dict((os.fsdecode(k[:-1]), v.hexdigest()) for k, v in subs.items())}
 
 
 def kernel(root, kver=None):
