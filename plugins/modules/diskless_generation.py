@@ -270,8 +270,9 @@ def main():
     try:
         module.exit_json(**run(module))
     except DisklessError as exc:
-        module.fail_json(msg="%s: image %s: %s" % (module.params["state"], module.params["name"], exc.msg),
-                         field=exc.field, value=exc.value)
+        prefix = "image %s: " % module.params["name"]
+        msg = exc.msg if exc.msg.startswith(prefix) else prefix + exc.msg
+        module.fail_json(msg="%s: %s" % (module.params["state"], msg), field=exc.field, value=exc.value)
     except OSError as exc:
         module.fail_json(msg="%s: image %s: %s" % (module.params["state"], module.params["name"], exc))
 
