@@ -87,16 +87,17 @@ def make_root(path):
 
 
 def unsquashfs_list(image):
-    """{path: (mode string, mtime string)} from unsquashfs -lls (numeric owners), '/'-less paths."""
+    """{path: {mode, owner, date, line}} from unsquashfs -lln (numeric owners), paths without '/'.
+    A line: <mode> <uid/gid> <size> <date> <time> squashfs-root/<path> [-> <target>]."""
     r = run(["unsquashfs", "-lln", image])
     out = {}
     for line in r.stdout.splitlines():
         parts = line.split()
-        if len(parts) < 6 or not parts[-1].startswith("squashfs-root"):
+        names = [p for p in parts[5:6] if p.startswith("squashfs-root")]
+        if len(parts) < 6 or not names:
             continue
-        name = parts[-1] if "->" not in parts else parts[parts.index("->") - 1]
-        rel = name[len("squashfs-root"):].lstrip("/")
-        out[rel] = {"mode": parts[0], "owner": parts[1], "date": parts[-3] if "->" not in parts else None, "line": line}
+        rel = names[0][len("squashfs-root"):].lstrip("/")
+        out[rel] = {"mode": parts[0], "owner": parts[1], "date": parts[3], "line": line}
     return out
 
 
