@@ -110,8 +110,8 @@ def digest(root, parts=()):
             what = b"%s%d,%d" % (b"c" if stat.S_ISCHR(fmt) else b"b", os.major(st.st_rdev), os.minor(st.st_rdev))
         else:
             what = b"p%o" % fmt
-        line = b"%s\0%o\0%d\0%d\0%s\0%s\n" % (rel, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
-                                               what, _xattrs(path))
+        fields = (rel, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, what, _xattrs(path))
+        line = b"%s\0%o\0%d\0%d\0%s\0%s\n" % fields
         h.update(line)
         for prefix, sub in subs.items():
             if rel.startswith(prefix):

@@ -22,7 +22,8 @@ def build(images, name, gen, inputs, content=b"x"):
 
 def test_first_plan_builds_generation_1(tmp_path):
     plan = g.plan(str(tmp_path / "images"), "img", INPUTS)
-    assert plan == {"latest": None, "generations": [], "generation": 1, "build": True, "reason": "no generation yet"}
+    assert plan == {"latest": None, "generations": [], "generation": 1, "build": True, "reason": "no generation yet",
+                    "initrd_from": None}
 
 
 def test_commit_renames_and_manifest_lists_files(tmp_path):
@@ -133,3 +134,20 @@ def test_squashfs_argv_is_fixed_time_and_excludes_last():
 def test_squashfs_argv_refuses(kw, message):
     with pytest.raises(DisklessError, match=message):
         squashfs.argv("/r", "/o", [], **kw)
+
+
+def test_initrd_is_reused_from_the_newest_generation_with_the_same_initrd_inputs(tmp_path):
+    images = str(tmp_path)
+    a = dict(INPUTS, initrd={"modules": "m1", "dracut": {"version": "059"}})
+    build(images, "img", 1, a)
+    build(images, "img", 2, dict(a, tree="b" * 64))
+    build(images, "img", 3, dict(a, tree="c" * 64, initrd={"modules": "m2"}))
+    plan = g.plan(images, "img", dict(a, tree="d" * 64))
+    assert (plan["generation"], plan["build"], plan["initrd_from"]) == (4, True, 2)
+    assert g.plan(images, "img", dict(a, tree="d" * 64, initrd={"modules": "m3"}))["initrd_from"] is None
+
+
+def test_no_initrd_inputs_never_reuse(tmp_path):
+    images = str(tmp_path)
+    build(images, "img", 1, INPUTS)
+    assert g.plan(images, "img", dict(INPUTS, tree="z"))["initrd_from"] is None

@@ -116,3 +116,13 @@ def test_missing_vmlinuz(root):
 def test_root_must_be_a_directory(tmp_path):
     with pytest.raises(DisklessError, match="not an absolute path to a directory"):
         tree.digest(str(tmp_path / "missing"))
+
+
+def test_part_digests_follow_only_their_subtree(root):
+    mods = "lib/modules/" + KVER
+    before = tree.digest(root, (mods, "lib/firmware"))
+    open(os.path.join(root, "etc/other"), "w").close()
+    after = tree.digest(root, (mods, "lib/firmware"))
+    assert after["digest"] != before["digest"] and after["parts"] == before["parts"]
+    open(os.path.join(root, mods, "modules.dep"), "w").close()
+    assert tree.digest(root, (mods, "lib/firmware"))["parts"][mods] != before["parts"][mods]
