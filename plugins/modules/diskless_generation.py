@@ -68,6 +68,9 @@ options:
     type: str
     default: xz
     choices: [gzip, xz, zstd, lz4, lzo]
+  compression_level:
+    description: mksquashfs C(-Xcompression-level) (gzip 1-9, zstd 1-22); unset = the tool's default (gzip 9, zstd 15).
+    type: int
   block_size:
     description: mksquashfs block size (C(128K), C(1M)).
     type: str
@@ -204,7 +207,8 @@ def _squashfs(module, p):
     if os.path.realpath(p["images_dir"]).startswith(root.rstrip("/") + "/"):
         raise DisklessError("images_dir %s lies inside the image root %s" % (p["images_dir"], root),
                             "images_dir", p["images_dir"])
-    cmd = squashfs.argv(root, dest, tree.excluded(root), p["compression"], p["block_size"], p["timestamp"])
+    cmd = squashfs.argv(root, dest, tree.excluded(root), p["compression"], p["block_size"], p["timestamp"],
+                         level=p["compression_level"])
     if module.check_mode:
         return {"changed": True, "cmd": cmd}
     if not os.path.isdir(partial):
@@ -259,6 +263,7 @@ def main():
             "generation": {"type": "int"},
             "keep": {"type": "int", "default": 3},
             "compression": {"type": "str", "default": "xz", "choices": list(squashfs.COMPRESSORS)},
+            "compression_level": {"type": "int"},
             "block_size": {"type": "str", "default": "1M"},
             "timestamp": {"type": "int", "default": 0},
             "mode": {"type": "str", "default": "0644"},

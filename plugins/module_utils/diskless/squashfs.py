@@ -19,7 +19,11 @@ from ansible_collections.fabric.boot.plugins.module_utils.diskless.errors import
 COMPRESSORS = ("gzip", "xz", "zstd", "lz4", "lzo")
 
 
-def argv(root, dest, excludes, compression="xz", block_size="1M", timestamp=0, processors=None):
+# -Xcompression-level ranges of squashfs-tools 4.5 (xz, lz4 and lzo take other options or none)
+LEVELS = {"gzip": (1, 9), "zstd": (1, 22)}
+
+
+def argv(root, dest, excludes, compression="xz", block_size="1M", timestamp=0, processors=None, level=None):
     if compression not in COMPRESSORS:
         raise DisklessError("squashfs compression %r is not one of %s" % (compression, ", ".join(COMPRESSORS)),
                             "compression", compression)
@@ -28,6 +32,13 @@ def argv(root, dest, excludes, compression="xz", block_size="1M", timestamp=0, p
                             "timestamp", timestamp)
     cmd = ["mksquashfs", root, dest, "-noappend", "-no-progress", "-comp", compression,
            "-b", str(block_size), "-mkfs-time", str(timestamp), "-all-time", str(timestamp)]
+    if level is not None:
+        low, high = LEVELS.get(compression, (None, None))
+        if low is None or isinstance(level, bool) or not isinstance(level, int) or not low <= level <= high:
+            raise DisklessError("squashfs compression level %r: %s" % (
+                level, "%s takes %d .. %d" % (compression, low, high) if low else
+                "only gzip and zstd take a level, not %s" % compression), "compression_level", level)
+        cmd += ["-Xcompression-level", str(level)]
     if processors:
         cmd += ["-processors", str(int(processors))]
     if excludes:

@@ -130,7 +130,14 @@ def test_squashfs_argv_is_fixed_time_and_excludes_last():
     assert "-e" not in squashfs.argv("/r", "/o", [])
 
 
-@pytest.mark.parametrize("kw, message", [({"compression": "bz"}, "compression"), ({"timestamp": -1}, "timestamp")])
+def test_squashfs_level():
+    cmd = squashfs.argv("/r", "/o", ["tmp/x"], "zstd", level=3)
+    assert cmd[cmd.index("-Xcompression-level") + 1] == "3" and cmd[-2:] == ["-e", "tmp/x"]
+
+
+@pytest.mark.parametrize("kw, message", [({"compression": "bz"}, "compression"), ({"timestamp": -1}, "timestamp"),
+                                         ({"compression": "zstd", "level": 23}, "zstd takes 1 .. 22"),
+                                         ({"compression": "xz", "level": 3}, "only gzip and zstd take a level")])
 def test_squashfs_argv_refuses(kw, message):
     with pytest.raises(DisklessError, match=message):
         squashfs.argv("/r", "/o", [], **kw)
