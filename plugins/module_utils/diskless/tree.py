@@ -67,8 +67,7 @@ def _walk(root, rel):
         if stat.S_ISDIR(st.st_mode):
             if not rel and os.fsdecode(name) in EMPTY_DIRS:
                 continue
-            for sub in _walk(root, os.fsdecode(child)):
-                yield sub
+            yield from _walk(root, os.fsdecode(child))
 
 
 def excluded(root):

@@ -99,5 +99,5 @@ def test_a_good_diskless_image_passes():
 
 def test_per_interface_kernel_args_are_checked_with_host_and_field():
     bad = dict(IB, kernel_args=["ok", "a;reboot"])
-    _, problems = validate_site({"n1": {"interfaces": [bad]}}, NETWORKS, IMAGES)
+    problems = validate_site({"n1": {"interfaces": [bad]}}, NETWORKS, IMAGES)[1]
     assert [p for p in problems if p.startswith("n1: fabric_interfaces[0] (ib0).kernel_args[1]: 'a;reboot'")], problems
