@@ -208,7 +208,7 @@ def _squashfs(module, p):
         raise DisklessError("images_dir %s lies inside the image root %s" % (p["images_dir"], root),
                             "images_dir", p["images_dir"])
     cmd = squashfs.argv(root, dest, tree.excluded(root), p["compression"], p["block_size"], p["timestamp"],
-                         level=p["compression_level"])
+                        level=p["compression_level"])
     if module.check_mode:
         return {"changed": True, "cmd": cmd}
     if not os.path.isdir(partial):
