@@ -182,6 +182,30 @@ def repo_arg(image, server, opts):
     return ["%s=http://%s/%s" % (name, server, path)]
 
 
+def live_root_args(image, server, opts):
+    """root=live:http://<server>/<boot alias>/<generation>/rootfs.squashfs and the live arguments.
+
+    Only for kind: diskless images. dracut's livenet (parse-livenet.sh) takes root=live:<url>,
+    brings the network up and fetches the file into the initramfs (RAM); dmsquash-live-root then
+    finds a plain root squashfs (it has /proc), mounts it read-only and puts an overlayfs with
+    its upper directory on tmpfs (/run/overlayfs) over it. image["squashfs"] is the published
+    generation's file, relative to the TFTP root that http_server serves at the boot alias; it
+    is set by diskless_image (diskless_image_published), never by the inventory.
+    """
+    if image.get("kind") != "diskless":
+        return []
+    squashfs = image.get("squashfs")
+    if not squashfs:
+        raise BootMenuError("diskless image has no published generation (no squashfs); run the diskless_image "
+                            "role before boot_loader (site.yml does)")
+    if not server:
+        raise BootMenuError("a diskless image needs a boot server address for root=live:http://... "
+                            "(network boot_server or default_server)")
+    alias = str(opts["http_boot_alias"] or "").strip("/")
+    path = "/".join(p for p in (alias, str(squashfs).strip("/")) if p)
+    return ["root=live:http://%s/%s" % (server, path)] + _as_list(image.get("live_args"), "live_args")
+
+
 def ifname_arg(interface, opts):
     """dracut's ifname=<name>:<mac>, or nothing.
 
@@ -215,7 +239,8 @@ def compose_kernel_args(image, interface=None, server=None, options=None):
     """The kernel command line (list of words) for one image booted from one interface.
 
     Order: network bring-up (rd.driver.pre, rd.neednet, ip=, ifname= when pinned), per-fabric arguments, the
-    installer repository, the image's own arguments, global extras, consoles last (the
+    installer repository or a diskless image's live root, the image's own arguments, the
+    interface's own (per-node) arguments, global extras, consoles last (the
     last console= becomes /dev/console). Exact duplicates are dropped, first one wins.
     """
     opts = options_with_defaults(options)
@@ -233,7 +258,10 @@ def compose_kernel_args(image, interface=None, server=None, options=None):
         args += ifname_arg(interface, opts)
         args += _as_list((opts["type_kernel_args"] or {}).get(itype), "type_kernel_args.%s" % itype)
     args += repo_arg(image, server, opts)
+    args += live_root_args(image, server, opts)
     args += _as_list(image.get("kernel_args"), "kernel_args")
+    if interface is not None:
+        args += _as_list(interface.get("kernel_args"), "interface kernel_args")
     args += _as_list(opts["kernel_args"], "kernel_args")
     args += ["console=" + c for c in _as_list(opts["console"], "console")]
     seen, out = set(), []

@@ -246,6 +246,7 @@ def _interface(host, index, iface, networks, problems):
     else:
         out["ipv4"] = None
     _boot_path_keys(iface, where, problems)   # checked here, passed on as given (None: unset)
+    _kernel_words(iface.get("kernel_args"), where + ".kernel_args", problems)
     if len(problems) != before:
         return out, False
     out["prefix"] = net["prefix"]
@@ -454,7 +455,65 @@ def check_networks(networks, boot_images=None):
     return problems
 
 
-def check_images(boot_images):
+def _kernel_words(values, where, problems):
+    """A list of kernel command line words (per image or per interface kernel_args)."""
+    if values in (None, ""):
+        return
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list):
+        problems.append("%s: must be a list of strings, got %r" % (where, values))
+        return
+    for index, value in enumerate(values):
+        _rule(problems, "%s[%d]" % (where, index), value, config_syntax.check_kernel_word(value))
+
+
+IMAGE_KINDS = ("installer", "diskless")
+# Keys of an installer image (boot_image) that make no sense for a diskless one: its kernel,
+# initrd and root come from the image root and the generation diskless_image publishes.
+_NOT_DISKLESS = ("kernel", "initrd", "kernel_src", "initrd_src", "iso", "tree", "repo", "repo_arg", "mode")
+_KVER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~-]*\Z")
+
+
+def _check_diskless(data, where, problems, hosts):
+    """A kind: diskless image (docs/roles/diskless_image.md)."""
+    for key in _NOT_DISKLESS:
+        if data.get(key) not in (None, ""):
+            problems.append("%s.%s: %r is not used by a diskless image (kernel, initrd and squashfs come from its "
+                            "root and the published generation)" % (where, key, data[key]))
+    root = data.get("root")
+    if not isinstance(root, str) or not root.startswith("/") or root.rstrip("/") == "" \
+            or config_syntax.check_root_path(root.strip("/")):
+        problems.append("%s.root: %r must be the absolute path of the image root on the boot server "
+                        "(not /; no white space, .. or control characters)" % (where, root))
+    kver = data.get("kernel_version")
+    if kver not in (None, "") and (not isinstance(kver, str) or not _KVER.match(kver)):
+        problems.append("%s.kernel_version: %r is not a kernel release name (as under lib/modules)" % (where, kver))
+    gen = data.get("generation")
+    if gen is not None and (isinstance(gen, bool) or not isinstance(gen, int) or gen < 1):
+        problems.append("%s.generation: %r must be a generation number (1, 2, ...) to pin, or unset" % (where, gen))
+    for key in ("smoke_test",):
+        if data.get(key) is not None and not isinstance(data[key], bool):
+            problems.append("%s.%s: must be true or false, got %r" % (where, key, data[key]))
+    if data.get("smoke_action") not in (None, "poweroff", "continue"):
+        problems.append("%s.smoke_action: must be poweroff or continue, got %r" % (where, data["smoke_action"]))
+    host = data.get("profile_host")
+    if host not in (None, "") and hosts is not None and host not in hosts:
+        problems.append("%s.profile_host: %r is not a host of the inventory" % (where, host))
+    types = data.get("interface_types")
+    if types is not None and (not isinstance(types, list) or any(t not in INTERFACE_TYPES for t in types)):
+        problems.append("%s.interface_types: %r must be a list of %s" % (where, types, ", ".join(INTERFACE_TYPES)))
+    modules = data.get("modules")
+    if modules not in (None, ""):
+        if not isinstance(modules, list):
+            problems.append("%s.modules: must be a list of module names, got %r" % (where, modules))
+        else:
+            for index, value in enumerate(modules):
+                _rule(problems, "%s.modules[%d]" % (where, index), value, config_syntax.check_module_name(value))
+    _kernel_words(data.get("live_args"), where + ".live_args", problems)
+
+
+def check_images(boot_images, hosts=None):
     """Every image field that becomes a path under the TFTP or netinstall root, a menu line or a
     kernel argument."""
     problems = []
@@ -472,6 +531,11 @@ def check_images(boot_images):
         if not isinstance(data, dict):
             problems.append("%s: must be a dictionary, got %r" % (where, data))
             continue
+        kind = data.get("kind")
+        if kind not in (None, "") and kind not in IMAGE_KINDS:
+            problems.append("%s.kind: %r is not one of %s" % (where, kind, ", ".join(IMAGE_KINDS)))
+        elif kind == "diskless":
+            _check_diskless(data, where, problems, hosts)
         for key in ("kernel", "initrd", "kernel_src", "initrd_src"):
             if data.get(key) not in (None, ""):
                 _rule(problems, "%s.%s" % (where, key), data[key], config_syntax.check_root_path(data[key]))
@@ -600,7 +664,7 @@ def validate_site(nodes, networks, boot_images=None, isos=None):
     """validate() plus every site rule above; (model, problems) like validate()."""
     model, problems = validate(nodes, networks, boot_images)
     problems.extend(check_networks(networks, boot_images))
-    problems.extend(check_images(boot_images))
+    problems.extend(check_images(boot_images, sorted(nodes)))
     problems.extend(check_isos(isos))
     problems.extend(check_interface_values(model["nodes"], model["networks"]))
     problems.extend(check_reservation_names(model["nodes"], model["networks"]))

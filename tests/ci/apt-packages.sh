@@ -39,3 +39,5 @@ apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${PKGS
 # dracut-core's binary, which co-installs. dracut-network adds dracut's network stage
 # (network-legacy: dhclient from isc-dhcp-client, arping) for the lab's source initrd.
 apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends dracut-core dracut-network
+# diskless_image: mksquashfs/unsquashfs and dracut's live modules (dmsquash-live, livenet).
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends squashfs-tools dracut-live
