@@ -664,7 +664,9 @@ def validate_site(nodes, networks, boot_images=None, isos=None):
     """validate() plus every site rule above; (model, problems) like validate()."""
     model, problems = validate(nodes, networks, boot_images)
     problems.extend(check_networks(networks, boot_images))
-    problems.extend(check_images(boot_images, sorted(nodes)))
+    # profile_host is checked against the hosts validated; a run that validates networks only
+    # (hosts: [], as dhcp_server does for its served networks) has none to check it against.
+    problems.extend(check_images(boot_images, sorted(nodes) or None))
     problems.extend(check_isos(isos))
     problems.extend(check_interface_values(model["nodes"], model["networks"]))
     problems.extend(check_reservation_names(model["nodes"], model["networks"]))
