@@ -101,3 +101,12 @@ def test_per_interface_kernel_args_are_checked_with_host_and_field():
     bad = dict(IB, kernel_args=["ok", "a;reboot"])
     problems = validate_site({"n1": {"interfaces": [bad]}}, NETWORKS, IMAGES)[1]
     assert [p for p in problems if p.startswith("n1: fabric_interfaces[0] (ib0).kernel_args[1]: 'a;reboot'")], problems
+
+
+def test_profile_host_is_not_checked_by_a_networks_only_validation():
+    """dhcp_server validates its served networks with hosts: [] (no nodes): a profile_host there
+    must not be an error, or site.yml fails on every inventory with a diskless image."""
+    images = {"dl": {"kind": "diskless", "root": "/srv/diskless/dl", "profile_host": "n1"}}
+    assert not [p for p in validate_site({}, NETWORKS, images)[1] if "profile_host" in p]
+    problems = validate_site({"n2": {"interfaces": []}}, NETWORKS, images)[1]
+    assert [p for p in problems if "profile_host: 'n1' is not a host" in p], problems
