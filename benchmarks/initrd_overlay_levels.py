@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """What the compression level of append mode's small archive costs and saves.
 
 fabric.boot.initrd in append mode writes one small compressed archive after the original
