@@ -75,6 +75,20 @@ def stage_image(initrd=None):
     return out
 
 
+DISKLESS_ROOT = checks.IMAGE_ROOT
+
+
+def stage_diskless():
+    """The image root diskless_image reads (mounted at DISKLESS_ROOT): a Debian 12 tree made by
+    lab/image/build-diskless-root.sh from the boot server's own container image, cached under
+    build/lab/diskless-root."""
+    out = os.path.join(ROOT, "build", "lab", "diskless-root")
+    t0 = time.time()
+    subprocess.run(["bash", os.path.join(ROOT, "lab", "image", "build-diskless-root.sh"), out], check=True)
+    log("diskless image root ready in %.0f s" % (time.time() - t0))
+    return out
+
+
 def setup(args, workdir, plan, results, inventory):
     """Container on the bridge, the source tree, site.yml (with --site-checks: check, run, rerun)."""
     if args.reuse:
@@ -84,7 +98,10 @@ def setup(args, workdir, plan, results, inventory):
         return
     log("workdir %s; starting %s on netns %s" % (workdir, server.CONTAINER, server.NETNS))
     source = stage_image(args.initrd)
-    server.up(volumes=["%s:%s:ro" % (source, SOURCE_TREE), "/lib/modules:/lib/modules:ro"])
+    # :O, an overlay podman throws away with the container: diskless_image writes the profiles
+    # and the smoke unit into the image root, and the cached tree must stay as it was built
+    server.up(volumes=["%s:%s:ro" % (source, SOURCE_TREE), "/lib/modules:/lib/modules:ro",
+                       "%s:%s:O" % (stage_diskless(), DISKLESS_ROOT)])
     runs = ["check", "run", "rerun"] if args.site_checks else ["run"]
     for label in runs:
         rc, recap = playbook(workdir, label, *(["--check", "--diff"] if label == "check" else []), inventory=inventory)
@@ -176,7 +193,7 @@ def main(argv=None):
         for p, facts in plan:
             server.add_tap(facts["tap"])
             boots.append(vm.Boot(p.name, workdir, firmware=p.firmware, nic=paths.nic(p, facts), tap=facts["tap"],
-                                 netns=server.NETNS, extra=p.qemu))
+                                 netns=server.NETNS, extra=p.qemu, memory=p.memory))
         log("booting %d VMs, %d at a time, %d s limit each" % (len(boots), args.parallel, args.timeout))
         vm.run_all(boots, args.timeout, parallel=args.parallel)
         # each node's menu as it booted: the switches' inventories leave some nodes out
@@ -224,7 +241,8 @@ def main(argv=None):
                    + status.check(p, facts, seen_by_path.get(p.name, seen)))
             passed = all(r[1] for r in res)
             rows.append({"path": p.name, "result": "PASS" if passed else "FAIL", "offer": t["offer"],
-                         "loader": t["loader"], "images": t["images"], "marker": b.first(checks.MARKER),
+                         "loader": t["loader"], "images": t["images"], "squashfs": t["squashfs"],
+                         "marker": b.first(checks.MARKER),
                          "total": b.seconds()})
             results["paths"].append({"path": p.name, "title": p.title, "passed": passed, "timing": rows[-1],
                                      "checks": [{"what": w, "ok": o} for w, o, detail_ in res],

@@ -4,15 +4,19 @@ The proof lines come from boot_image's smoke test, code that ran inside the boot
 (docs/roles/boot_image.md, "Smoke test"): every line starts with "fabric.boot smoke: ", which no
 kernel message and nothing on the command line produces, and every value is read from the
 running system (/proc/cmdline, the interface, dhclient's lease, /proc/modules, rdma netlink).
+The diskless path's lines come from diskless_image's smoke unit in the booted image, once systemd
+reached multi-user (docs/roles/diskless_image.md, "Smoke test"), in the same form.
 """
 import re
 
 from . import backends, server
 
 TFTP_ROOT = "/var/lib/tftpboot"
+IMAGE_ROOT = "/srv/fabric-lab/diskless-root"   # fabric_boot_images.lab-diskless.root in lab/inventory
 PROOF = "fabric.boot smoke: "
 MARKER = PROOF + "end "          # the smoke test's last line: the table's "marker" column
 RXE = "rdma_rxe"
+CONSOLE_HEAD = re.compile(r"\s*(?:\S+ login: )?(?:\[\s*\d+\.\d+\] [\w@.-]+\[\d+\]: )?")
 
 
 def menu_args(path, facts):
@@ -34,14 +38,24 @@ def proof_lines(text):
     out = []
     for line in text.splitlines():
         i = line.find(PROOF)
-        # a console line may carry terminal escapes before it, never other text
-        if i >= 0 and not re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line[:i]).strip():
+        # a console line may carry terminal escapes before it, and a unit's line journald's
+        # "[ uptime] ident[pid]: " (after a getty's prompt), never other text
+        head = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line[:i]) if i >= 0 else None
+        if head is not None and CONSOLE_HEAD.fullmatch(head):
             out.append(line[i + len(PROOF):].strip())
     return out
 
 
 def _fields(line):
     return dict(f.split("=", 1) for f in line.split() if "=" in f)
+
+
+def image_profiles(root):
+    """The connection ids of the NetworkManager keyfiles in an image root on the boot server:
+    the profiles diskless_image had fabric_client write there."""
+    out = server.exec_("sh", "-c", "cat %s/etc/NetworkManager/system-connections/*.nmconnection" % root,
+                       check=False).stdout
+    return re.findall(r"^id=(.*)$", out, re.M)
 
 
 def check(path, facts, boot, timing, journal, backend="isc", menu=None):
@@ -61,18 +75,22 @@ def check(path, facts, boot, timing, journal, backend="isc", menu=None):
 
     add("qemu powered off by itself within the limit", not boot.timed_out and boot.returncode == 0,
         "rc=%s timed_out=%s\n%s" % (boot.returncode, boot.timed_out, tail))
-    add("the initrd's smoke test ran to its end and reported PASS",
+    stage = "the booted image's" if path.proof == "diskless" else "the initrd's"
+    add("%s smoke test ran to its end and reported PASS" % stage,
         first("result ") == "PASS" and any(ln.startswith("end ") for ln in lines),
         "result: %s\n%s" % (first("result "), tail))
     want = menu if menu is not None else menu_args(path, facts)
     have = (first("cmdline ") or "").split()
     add("the command line boot_loader composed (%s)" % " ".join(want or []),
         want and all(a in have for a in want), "smoke cmdline: %r" % first("cmdline "))
-    iface = _fields(first("iface %s " % facts["iface"]) or "")
-    add("dracut's DHCP on %s got the reserved %s from the boot server" % (facts["iface"], facts["ip"]),
-        iface.get("lease") == facts["ip"] and iface.get("addr", "").split("/")[0] == facts["ip"]
-        and iface.get("dhcp_server") == server.SERVER_IP and iface.get("mac") == facts["mac"],
-        "smoke iface line: %r" % iface)
+    if path.proof == "diskless":
+        _diskless(add, first, lines, facts, want or [])
+    else:
+        iface = _fields(first("iface %s " % facts["iface"]) or "")
+        add("dracut's DHCP on %s got the reserved %s from the boot server" % (facts["iface"], facts["ip"]),
+            iface.get("lease") == facts["ip"] and iface.get("addr", "").split("/")[0] == facts["ip"]
+            and iface.get("dhcp_server") == server.SERVER_IP and iface.get("mac") == facts["mac"],
+            "smoke iface line: %r" % iface)
     modules = [ln.split()[1:] for ln in lines if ln.startswith("module ")]
     add("the driver set and %s are loaded (%s)" % (RXE, " ".join(m[0] for m in modules)),
         modules and all(m[1] == "loaded" for m in modules) and [RXE, "loaded"] in modules,
@@ -85,14 +103,43 @@ def check(path, facts, boot, timing, journal, backend="isc", menu=None):
     if path.firmware == "ovmf-secboot":
         # printed by the kernel's EFI stub from the firmware's SecureBoot variable
         add("the kernel booted with Secure Boot on", "Secure boot enabled" in text, tail)
-    add("firmware and OS stage got the reservation (2 DHCPACKs on the wire)", timing["acks"] >= 2,
+    # firmware and dracut's network stage; a diskless node's NetworkManager asks once more
+    stages = 3 if path.proof == "diskless" else 2
+    add("every DHCP stage got the reservation (%d DHCPACKs on the wire)" % stages, timing["acks"] >= stages,
         "%d ACKs" % timing["acks"])
     # The lab network has no dynamic range: an address at all means the reservation matched
     # (for an InfiniBand port: by one of its client-id forms).
     acks = backends.acks(journal, backend, facts["ip"], facts["mac"], since=boot.started - 1)
-    add("%s logged a DHCPACK of %s to %s for the firmware and the OS stage" % (backend, facts["ip"], facts["mac"]),
-        acks >= 2, "%d such lines in the container's journal since power-on" % acks)
+    add("%s logged a DHCPACK of %s to %s for each of the %d DHCP stages" % (backend, facts["ip"], facts["mac"], stages),
+        acks >= stages, "%d such lines in the container's journal since power-on" % acks)
     add("kernel and initrd fetched over %s" % path.fetch,
         timing["images"] is not None and timing["images_via"] == [path.fetch],
         "kernel requested over %s" % (timing["images_via"] or "nothing"))
+    if path.proof == "diskless":
+        add("the root squashfs fetched over http", timing["squashfs"] is not None and timing["squashfs_via"] == ["http"],
+            "squashfs requested over %s" % (timing["squashfs_via"] or "nothing"))
     return res
+
+
+def _diskless(add, first, lines, facts, menu):
+    """What the image's own smoke unit proves once systemd reached multi-user."""
+    system = _fields(first("system ") or "")
+    add("systemd in the booted image reached multi-user (system %s)" % system.get("state"),
+        system.get("multi_user") == "active" and system.get("state") in ("running", "degraded"),
+        "smoke system line: %r; failed units: %r" % (system, [ln for ln in lines if ln.startswith("failed-unit ")]))
+    root = _fields(first("root ") or "")
+    url = next((a[len("root=live:"):] for a in menu if a.startswith("root=live:")), None)
+    add("/ is the overlay dracut's dmsquash-live put over the squashfs from %s" % url,
+        root.get("fstype") == "overlay" and url and ("root=live:" + url) in (first("cmdline ") or "").split(),
+        "smoke root line: %r" % root)
+    nm_line = first("nm ") or ""
+    nm = _fields(nm_line.split(" connection=", 1)[0])
+    nm["connection"] = nm_line.split(" connection=", 1)[1] if " connection=" in nm_line else None   # ids may hold spaces
+    profiles = image_profiles(IMAGE_ROOT)
+    add("NetworkManager activated on %s the profile fabric_client wrote into the image root (%s)"
+        % (facts["iface"], ", ".join(profiles)),
+        nm.get("device") == facts["iface"] and nm.get("state", "").startswith("100")
+        and nm.get("connection") in profiles, "smoke nm line: %r" % nm)
+    iface = _fields(first("iface %s " % facts["iface"]) or "")
+    add("%s in the booted OS has the reserved %s" % (facts["iface"], facts["ip"]),
+        iface.get("addr", "").split("/")[0] == facts["ip"], "smoke iface line: %r" % iface)

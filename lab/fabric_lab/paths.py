@@ -16,7 +16,11 @@ from . import server
 
 INVENTORY = os.path.join(server.ROOT, "lab", "inventory")
 
-Path = collections.namedtuple("Path", "name node title firmware nic_rom qemu grub loader fetch")
+# proof: what the boot must prove, "initrd" (boot_image's smoke test in the initrd) or "diskless"
+# (diskless_image's smoke unit in the booted image); memory in MiB: a diskless node holds its
+# squashfs in RAM next to the running system (docs/roles/diskless_image.md, "RAM per node").
+Path = collections.namedtuple("Path", "name node title firmware nic_rom qemu grub loader fetch proof memory",
+                              defaults=("initrd", 768))
 
 # nic_rom: "" = romfile= (no option ROM: the firmware's own network stack boots, as on real
 # UEFI servers); None = qemu's default iPXE ROM for the NIC (SeaBIOS has no PXE of its own).
@@ -39,6 +43,8 @@ PATHS = [
          "ovmf-secboot", "", [], True, "uefi-sb/shimx64.efi", "tftp"),
     Path("ipxe-ib", "lab-ipxe-ib", "iPXE client of an InfiniBand reservation (ipxe client-id)",
          "seabios", None, [], False, "pxelinux/pxelinux.0", "tftp"),
+    Path("diskless", "lab-diskless", "Diskless: UEFI PXE, GRUB, HTTP, squashfs root to multi-user",
+         "ovmf", "", [], True, "uefi/grubx64.efi", "http", proof="diskless", memory=1536),
 ]
 
 

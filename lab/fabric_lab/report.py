@@ -136,6 +136,9 @@ def timings(ev, t0, loader, kernel, initrd, until=None):
     return {"offer": rel(offer[0]) if offer else None,
             "loader": rel(done(loader)),
             "images": rel(max(k, i)) if k and i else None,
+            # a diskless node's root image, fetched by dracut's livenet after its own DHCP
+            "squashfs": rel(done(".squashfs")),
+            "squashfs_via": sorted({via for t_, n, via in ev["requests"] if n.endswith(".squashfs")}),
             "acks": sum(1 for t_, m in ev["dhcp"] if m == "ACK")}
 
 
@@ -144,14 +147,15 @@ def fmt(v):
 
 
 def table(rows):
-    """rows: dicts with path, result, offer, loader, images, marker, total."""
-    head = ["path", "result", "offer", "loader", "kernel+initrd", "marker", "off"]
+    """rows: dicts with path, result, offer, loader, images, squashfs (optional), marker, total."""
+    head = ["path", "result", "offer", "loader", "kernel+initrd", "squashfs", "marker", "off"]
     lines = [[r["path"], r["result"], fmt(r["offer"]), fmt(r["loader"]), fmt(r["images"]),
-              fmt(r["marker"]), fmt(r["total"])] for r in rows]
+              fmt(r.get("squashfs")), fmt(r["marker"]), fmt(r["total"])] for r in rows]
     widths = [max(len(x) for x in col) for col in zip(head, *lines)]
     out = ["  ".join(h.ljust(w) for h, w in zip(head, widths)),
            "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
     out.append("seconds after power-on (qemu start): DHCP offer, boot loader fetched, kernel+initrd "
-               "fetched (last server packet), proof marker on the serial console, qemu exit")
+               "fetched (last server packet), a diskless node's root squashfs fetched, proof marker on "
+               "the serial console, qemu exit")
     return "\n".join(out)
