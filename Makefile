@@ -62,12 +62,11 @@ integration: collection-link
 soak: collection-link
 	python -m pytest -q -p no:cacheprovider -s tests/integration/faults
 
+# Scenarios run MOLECULE_JOBS at a time (tests/ci/molecule.sh; default 2), longest first so
+# the two queues end together; each scenario's log is build/molecule/<scenario>.log.
+MOLECULE_ORDER := http_server dhcp_server tftp_server boot_image boot_loader dhcp_server_kea dhcp_server_dnsmasq fabric_client default
 molecule: collection-link
-	@set -e; for s in $(SCENARIOS); do \
-	  echo "=== molecule test -s $$s"; start=$$(date +%s); \
-	  molecule test -s $$s; \
-	  echo "=== $$s passed in $$(( $$(date +%s) - start )) s"; \
-	done
+	bash tests/ci/molecule.sh $(filter $(SCENARIOS),$(MOLECULE_ORDER)) $(filter-out $(MOLECULE_ORDER),$(SCENARIOS))
 
 # The lab (docs/lab.md): netns + boot-server container + site.yml + one VM per boot path, then a
 # timing table; everything is removed afterwards unless KEEP=1. LAB_ARGS: e.g. --paths uefi-tftp.

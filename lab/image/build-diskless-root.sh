@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The lab's diskless image root (docs/lab.md, path "diskless"): a small Debian 12 tree that
 # boots to multi-user with NetworkManager, the way an admin's debootstrap/mmdebstrap root would.
 #
