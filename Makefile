@@ -78,8 +78,9 @@ lab-down:
 	PYTHONPATH=$(ROOT)/lab python -m fabric_lab down
 
 # Benchmarks write their own sections of docs/performance.md; run them on an idle machine.
-# transfer_load.py needs root: it sets up the lab (docs/lab.md), runs 50 TFTP + 200 HTTP clients at once, removes it.
+# transfer_load.py and diskless_image.py need root: each sets up the lab (docs/lab.md), measures, removes it.
 benchmarks: collection-link
 	python benchmarks/inventory_scale.py --write docs/performance.md
 	python benchmarks/initrd_surgery.py --write docs/performance.md
 	python benchmarks/transfer_load.py --write docs/performance.md
+	python benchmarks/diskless_image.py --write docs/performance.md

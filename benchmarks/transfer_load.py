@@ -128,7 +128,7 @@ def http_get(idx, name):
         conn.close()
 
 
-def http_batch(clients):
+def http_batch(clients, files=FILES):
     start = threading.Barrier(clients + 1)
     rows = [None] * clients
 
@@ -136,7 +136,7 @@ def http_batch(clients):
         start.wait()
         t0 = time.monotonic()
         row = {"client": idx, "files": []}
-        for name in FILES:
+        for name in files:
             r = http_get(idx, name)
             row["files"].append(r)
             if not r["ok"]:
@@ -159,11 +159,12 @@ def batch_main(argv):
     ap.add_argument("kind", choices=["tftp", "http", "probe"])
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--blksize", type=int, default=512)
+    ap.add_argument("--files", default=",".join(FILES), help="HTTP: paths under the /boot alias, fetched in order")
     a = ap.parse_args(argv)
     if a.kind == "tftp":
         res = tftp_batch(a.clients, a.blksize)
     elif a.kind == "http":
-        res = http_batch(a.clients)
+        res = http_batch(a.clients, a.files.split(","))
     else:
         import tftp_client
         res = tftp_client.fetch(server.SERVER_IP, FILES[0], blksize=1468, windowsize=8, source=source_ip(0))
@@ -207,16 +208,16 @@ def apache(variant):
     raise SystemExit("Apache did not come back after the %s restart" % variant)
 
 
-def summarize(res, sums):
+def summarize(res, sums, files=FILES):
     """Check every client's files against the server's sha256; per-batch figures."""
     rows = res["clients"]
-    good = [r for r in rows if len(r["files"]) == len(FILES) and all(
-        f["ok"] and f["sha256"] == sums[n] for f, n in zip(r["files"], FILES))]
+    good = [r for r in rows if len(r["files"]) == len(files) and all(
+        f["ok"] and f["sha256"] == sums[n] for f, n in zip(r["files"], files))]
     total_bytes = sum(f["bytes"] for r in rows for f in r["files"])
     out = {"clients": len(rows), "ok": len(good), "wall": res["wall"], "mb_s": total_bytes / 1e6 / res["wall"],
            "per_client": sorted(r["seconds"] for r in rows),
            "errors": sorted({f["error"] for r in rows for f in r["files"] if f.get("error")}),
-           "mismatch": sum(1 for r in rows for f, n in zip(r["files"], FILES) if f["ok"] and f["sha256"] != sums[n])}
+           "mismatch": sum(1 for r in rows for f, n in zip(r["files"], files) if f["ok"] and f["sha256"] != sums[n])}
     if rows and "timeouts" in rows[0]["files"][0]:
         out["timeouts"] = sum(f["timeouts"] for r in rows for f in r["files"])
         out["duplicates"] = sum(f["duplicates"] for r in rows for f in r["files"])
