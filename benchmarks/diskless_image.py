@@ -36,7 +36,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, HERE)
 from fabric_lab import server  # noqa: E402
-from perfdoc import replace_section  # noqa: E402
+from perfdoc import save_json, write_section_with_plot  # noqa: E402
 import transfer_load  # noqa: E402
 
 DATA = os.path.join(ROOT, "docs", "data", "diskless_image.json")
@@ -85,7 +85,7 @@ def measure_builds(args, workdir, data):
         data.setdefault("builds", []).append(row)
         print("build run %d: %s" % (run + 1, ", ".join("%s %.0f s changed=%s gen %s" % (
             k, row[k]["seconds"], row[k]["changed"], row[k]["generation"]) for k in BUILD_PHASES)), flush=True)
-        save(args.data, data)
+        save_json(args.data, data)
 
 
 BUILD_PHASES = ("first build", "no change", "one file changed")
@@ -110,7 +110,7 @@ def measure_fetches(args, data):
             print("fetch run %d: %3d clients ok %d wall %.1f s %.0f MB/s median client %.1f s max %.1f s load %.1f %s" % (
                 run + 1, n, s["ok"], s["wall"], s["mb_s"], statistics.median(s["per_client"]), s["per_client"][-1],
                 load, s["errors"][:3]), flush=True)
-            save(args.data, data)
+            save_json(args.data, data)
 
 
 def measure(args):
@@ -132,18 +132,10 @@ def measure(args):
         measure_builds(args, workdir, data)
         measure_fetches(args, data)
         data["load_after"] = open("/proc/loadavg").read().strip()
-        save(args.data, data)
+        save_json(args.data, data)
     finally:
         if not args.keep:
             lab("down")
-
-
-def save(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(path + ".tmp", path)
 
 
 # ---- rendering ---------------------------------------------------------------------------------
@@ -270,13 +262,8 @@ def main():
     body = render(data)
     print(body)
     if args.write:
-        plot_path = args.plot or PLOT
-        try:
-            plot(data, plot_path)
-            body += "\n![diskless image fetch](%s)\n" % os.path.relpath(plot_path, os.path.dirname(args.write))
-        except ImportError:
-            print("no matplotlib: section written without the plot", file=sys.stderr)
-        replace_section(args.write, "diskless-image", body)
+        write_section_with_plot(args.write, "diskless-image", body, lambda out: plot(data, out), args.plot or PLOT,
+                                "diskless image fetch")
     return 0
 
 

@@ -32,7 +32,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fabric_lab import server, vm  # noqa: E402
-from perfdoc import replace_section  # noqa: E402
+from perfdoc import replace_section, save_json  # noqa: E402
 
 DATA = os.path.join(ROOT, "docs", "data", "initrd_phases.json")
 NETNS = server.PREFIX + "ph"     # not "<prefix>-...": tests/ci/netns.sh owns <prefix>
@@ -130,7 +130,7 @@ def measure(args):
                                               "initrd_bytes": os.path.getsize(args.initrd)})
                 entry["boots"].append(res)
                 print(key, json.dumps(res), flush=True)
-            save(args.data, data)
+            save_json(args.data, data)
     finally:
         subprocess.run(["ip", "netns", "del", NETNS], check=False)
         subprocess.run(["rm", "-rf", workdir], check=False)
@@ -141,14 +141,6 @@ def load(path):
         with open(path) as f:
             return json.load(f)
     return {}
-
-
-def save(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(path + ".tmp", path)
 
 
 def med(values):

@@ -33,7 +33,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fabric_lab import paths, report, server  # noqa: E402
-from perfdoc import replace_section  # noqa: E402
+from perfdoc import replace_section, save_json  # noqa: E402
 
 DATA = os.path.join(ROOT, "docs", "data", "lab_boot.json")
 PLOT = os.path.join(ROOT, "docs", "lab-boot-times.png")
@@ -158,11 +158,7 @@ def measure(args):
 def save(path, key, variant):
     data = load_data(path)
     data[key] = variant
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(path + ".tmp", path)
+    save_json(path, data)
 
 
 def load_data(path):

@@ -38,7 +38,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, HERE)
 from fabric_lab import server  # noqa: E402
-from perfdoc import replace_section  # noqa: E402
+from perfdoc import save_json, write_section_with_plot  # noqa: E402
 
 DATA = os.path.join(ROOT, "docs", "data", "transfer_load.json")
 PLOT = os.path.join(ROOT, "docs", "transfer-load.png")
@@ -274,9 +274,9 @@ def measure(args):
                 print("run %d %-18s ok %d/%d wall %.1f s %.0f MB/s median client %.1f s max %.1f s load %s %s" % (
                     run + 1, name, s["ok"], s["clients"], s["wall"], s["mb_s"], statistics.median(s["per_client"]),
                     s["per_client"][-1], load, s["errors"][:3]), flush=True)
-                save(args.data, data)
+                save_json(args.data, data)
         data["load_after"] = open("/proc/loadavg").read().strip()
-        save(args.data, data)
+        save_json(args.data, data)
     finally:
         try:
             apache("default")
@@ -284,14 +284,6 @@ def measure(args):
             print("could not restore Apache: %s" % exc, file=sys.stderr)
         if not args.keep:
             lab("down")
-
-
-def save(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(path + ".tmp", path)
 
 
 def load_data(path):
@@ -456,13 +448,8 @@ def main():
     body = render(data)
     print(body)
     if args.write:
-        plot_path = args.plot or PLOT
-        try:
-            plot(data, plot_path)
-            body += "\n![per-client fetch times](%s)\n" % os.path.relpath(plot_path, os.path.dirname(args.write))
-        except ImportError:
-            print("no matplotlib: section written without the plot", file=sys.stderr)
-        replace_section(args.write, "transfer-load", body)
+        write_section_with_plot(args.write, "transfer-load", body, lambda out: plot(data, out), args.plot or PLOT,
+                                "per-client fetch times")
     return 0
 
 
