@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import bz2
+import errno
 import gzip
 import lzma
 import mmap
@@ -28,7 +29,7 @@ import subprocess
 import tempfile
 import zlib
 
-from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError, ScratchFull
 
 FORMATS = ("gzip", "xz", "lzma", "zstd", "bzip2", "lz4", "none")
 # A level N means what `<tool> -N` means on the command line (xz -9: preset 9 with its 64 MiB
@@ -206,6 +207,7 @@ def _spool(spool_dir):
 
 
 _STEP = 1 << 20
+_FULL = (errno.ENOSPC, errno.EDQUOT)   # the spool's file system is full, not the archive corrupt
 
 
 def _stdlib_stream(view, offset, fmt, where, spool):
@@ -225,7 +227,11 @@ def _stdlib_stream(view, offset, fmt, where, spool):
             chunk = view[pos:pos + _STEP]
             pos += len(chunk)
             spool.write(dec.decompress(chunk))
-    except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError) as exc:
+    except OSError as exc:
+        if exc.errno in _FULL:
+            raise ScratchFull("%s decompression of %s: %s" % (fmt, where, exc.strerror))
+        raise InitrdError("corrupt %s data in %s: %s" % (fmt, where, exc))
+    except (zlib.error, lzma.LZMAError, EOFError, ValueError) as exc:
         raise InitrdError("corrupt %s data in %s: %s" % (fmt, where, exc))
     if not dec.eof:
         raise InitrdError("truncated %s data in %s: the stream ends before its end mark"
@@ -261,8 +267,10 @@ def _tool_stream(argv, data, what, spool):
             code = proc.wait()
         if code != 0:
             err.seek(0)
-            raise InitrdError("%s failed (%s exit %d): %s" % (
-                what, argv[0], code, err.read().decode("utf-8", "replace").strip()))
+            text = err.read().decode("utf-8", "replace").strip()
+            # the tool's own words are all there is: it reports a full spool like a read error
+            kind = ScratchFull if any(os.strerror(e) in text for e in _FULL) else InitrdError
+            raise kind("%s failed (%s exit %d): %s" % (what, argv[0], code, text))
 
 
 def decompress_stream(buf, offset, fmt, where, spool_dir=None):
@@ -282,7 +290,12 @@ def decompress_stream(buf, offset, fmt, where, spool_dir=None):
                          spool)
         else:
             end = _stdlib_stream(view, offset, fmt, where, spool)
-        spool.flush()
+        try:
+            spool.flush()
+        except OSError as exc:
+            if exc.errno in _FULL:
+                raise ScratchFull("%s decompression of %s: %s" % (fmt, where, exc.strerror))
+            raise
         return map_file(spool), end
 
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, fabric.boot contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one exception type the initramfs code raises for bad input."""
+"""The exception types the initramfs code raises: bad input, and scratch space running out."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,3 +16,8 @@ class InitrdError(Exception):
         self.msg = msg
         self.field = field
         self.value = value
+
+
+class ScratchFull(InitrdError):
+    """The spool of a decompressed archive could not be written (ENOSPC, EDQUOT): not the
+    archive's fault. The caller names the file system that filled up."""

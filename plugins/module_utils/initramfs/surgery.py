@@ -32,7 +32,7 @@ from ansible_collections.fabric.boot.plugins.module_utils.initramfs import compr
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import cpio
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs import kmod
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.depmod import Depmod
-from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError
+from ansible_collections.fabric.boot.plugins.module_utils.initramfs.errors import InitrdError, ScratchFull
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.image import (
     MANIFEST_FORMAT, MANIFEST_PATH, MANIFEST_TOOL, Tree, find_manifest, read_archives)
 from ansible_collections.fabric.boot.plugins.module_utils.initramfs.request import Request
@@ -454,7 +454,16 @@ def run(params, check_mode=False, want_diff=False, backup_func=None, commit_func
         if done is not None:
             return done
 
-    archives = read_archives(src_data, req.src, spool_dir)
+    try:
+        archives = read_archives(src_data, req.src, spool_dir)
+    except ScratchFull as exc:
+        # src is fine: dest's file system has no room for its unpacked copy (a full disk there
+        # would stop the write of the new image next anyway). Said the way the write says it.
+        raise InitrdError("dest=%s: unpacking the source image failed (No space left on device), in %s, "
+                          "where the unpacked src=%s is spooled (%s); %s" % (
+                              req.dest, spool_dir, req.src, exc.msg,
+                              "the published image is unchanged" if dest_data is not None else "nothing was published"),
+                          "dest", req.dest)
     base_end = len(src_data)
     old = archives[-1]
     if old.legacy:

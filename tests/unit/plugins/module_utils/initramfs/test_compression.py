@@ -111,3 +111,12 @@ def test_xz_level_9_is_xz_minus_9(tmp_path, monkeypatch, backend):
     assert _filter_chain(default, tmp_path) == ["--lzma2=dict=1MiB"]
     assert abs(len(default) - len(_xz_tool(data, "--lzma2=dict=1MiB"))) <= 64
     assert len(ours) < 0.6 * len(default), (len(ours), len(default))
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "zstd"])   # a stdlib decoder and an external tool
+def test_a_full_spool_is_not_called_corrupt_data(monkeypatch, fmt):
+    # /dev/full fails every write with ENOSPC, as a full file system under the spool does
+    monkeypatch.setattr(compression, "_spool", lambda _d: open("/dev/full", "w+b"))
+    with pytest.raises(compression.ScratchFull) as err:
+        compression.decompress_stream(builders.compress(PAYLOAD, fmt), 0, fmt, "test.img")
+    assert "No space left on device" in err.value.msg and "corrupt" not in err.value.msg

@@ -521,3 +521,26 @@ def test_append_after_lz4_must_be_lz4(tmp_path):
     builders.make_image(src, "lz4")
     with pytest.raises(InitrdError, match="compression=gzip cannot be appended after an lz4 archive"):
         run(src, mode="append", compression="gzip", files=[{"dest": "etc/x", "content": "x"}])
+
+
+@pytest.mark.parametrize("published", [True, False])
+def test_no_room_to_unpack_the_source_names_dest_and_leaves_it(tmp_path, monkeypatch, published):
+    from ansible_collections.fabric.boot.plugins.module_utils.initramfs import compression
+    src, dest = str(tmp_path / "initrd.img"), str(tmp_path / "out" / "initrd.img")
+    builders.make_image(src, "zstd")
+    os.makedirs(os.path.dirname(dest))
+    if published:
+        with open(dest, "wb") as handle:
+            handle.write(b"the published image")
+    tree = builders.source_tree(str(tmp_path / "src" / KVER))
+    monkeypatch.setattr(compression, "_spool", lambda _d: open("/dev/full", "w+b"))
+    with pytest.raises(InitrdError) as err:
+        run(src, dest=dest, add_modules=["ib_ipoib"], module_source=tree)
+    assert err.value.field == "dest" and err.value.value == dest
+    msg = err.value.msg
+    assert msg.startswith("dest=%s: unpacking the source image failed (No space left on device), in %s"
+                          % (dest, os.path.dirname(dest)))
+    assert ("the published image is unchanged" if published else "nothing was published") in msg
+    if published:
+        assert open(dest, "rb").read() == b"the published image"
+    assert os.listdir(os.path.dirname(dest)) == (["initrd.img"] if published else [])
