@@ -36,7 +36,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, HERE)
 from fabric_lab import server  # noqa: E402
-from perfdoc import save_json, write_section_with_plot  # noqa: E402
+from perfdoc import lab_bench_args, save_json, write_section_with_plot  # noqa: E402
 import transfer_load  # noqa: E402
 
 DATA = os.path.join(ROOT, "docs", "data", "diskless_image.json")
@@ -79,8 +79,7 @@ def measure_builds(args, workdir, data):
         row = {"run": run + 1, "load": os.getloadavg()[0]}
         row["first build"] = build(workdir, "first-%d" % (run + 1))
         row["no change"] = build(workdir, "nochange-%d" % (run + 1))
-        server.sh(["podman", "exec", "-i", server.CONTAINER, "sh", "-c", 'cat > "$1"', "sh", STAMP],
-                  input="benchmarks/diskless_image.py run %d %s\n" % (run + 1, time.time()))
+        server.write_file(STAMP, "benchmarks/diskless_image.py run %d %s\n" % (run + 1, time.time()))
         row["one file changed"] = build(workdir, "onefile-%d" % (run + 1))
         data.setdefault("builds", []).append(row)
         print("build run %d: %s" % (run + 1, ", ".join("%s %.0f s changed=%s gen %s" % (
@@ -219,20 +218,16 @@ def plot(data, out):
                       ("p90", lambda r: transfer_load.pct(r["per_client"], 0.9)),
                       ("slowest", lambda r: r["per_client"][-1])):
         ax1.plot(ns, [statistics.median(fn(r) for r in rs) for _n, rs in rows], marker="o", label=label)
-    ax1.set_xscale("log")
-    ax1.set_xticks(ns)
-    ax1.set_xticklabels([str(n) for n in ns])
-    ax1.set_xlabel("nodes fetching at once")
-    ax1.set_ylabel("seconds per node for kernel + initrd + squashfs")
-    ax1.grid(True, alpha=0.3)
     ax1.legend(fontsize=8)
     ax2.plot(ns, [statistics.median(r["mb_s"] for r in rs) for _n, rs in rows], marker="o")
-    ax2.set_xscale("log")
-    ax2.set_xticks(ns)
-    ax2.set_xticklabels([str(n) for n in ns])
-    ax2.set_xlabel("nodes fetching at once")
-    ax2.set_ylabel("aggregate MB/s from one boot server")
-    ax2.grid(True, alpha=0.3)
+    for ax, ylabel in ((ax1, "seconds per node for kernel + initrd + squashfs"),
+                       (ax2, "aggregate MB/s from one boot server")):
+        ax.set_xscale("log")
+        ax.set_xticks(ns)
+        ax.set_xticklabels([str(n) for n in ns])
+        ax.set_xlabel("nodes fetching at once")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
     fig.suptitle("Diskless image fetch (medians of %d runs)" % max(r["run"] for r in data["fetches"]))
     fig.tight_layout()
     fig.savefig(out, dpi=100)
@@ -244,16 +239,8 @@ def main():
     ap.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[10, 50, 200],
                     help="comma-separated numbers of nodes fetching at once (from %d addresses, reused beyond)"
                     % len(transfer_load.CLIENT_HOSTS))
-    ap.add_argument("--reuse", action="store_true", help="measure a lab left by `python -m fabric_lab --keep --paths diskless`")
-    ap.add_argument("--keep", action="store_true", help="leave the lab running at the end")
-    ap.add_argument("--data", default=DATA)
-    ap.add_argument("--render", action="store_true", help="only write the section (and plot) from --data")
-    ap.add_argument("--write", metavar="FILE", help="docs/performance.md to update")
-    ap.add_argument("--plot", metavar="PNG", help="plot file (default %s with --write, needs matplotlib)" % PLOT)
-    args = ap.parse_args()
+    args = lab_bench_args(ap, DATA, PLOT, "python -m fabric_lab --keep --paths diskless")
     if not args.render:
-        if os.geteuid() != 0:
-            raise SystemExit("needs root (the lab: netns, podman)")
         measure(args)
     with open(args.data) as f:
         data = json.load(f)

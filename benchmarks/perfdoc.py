@@ -36,3 +36,18 @@ def write_section_with_plot(path, name, body, plot, plot_path, alt):
     except ImportError:
         print("no matplotlib: section written without the plot", file=sys.stderr)
     replace_section(path, name, body)
+
+
+def lab_bench_args(ap, data, plot, reuse_from):
+    """The options every lab benchmark has (measure on a kept lab, keep it, data file, render
+    only, section and plot to write); parses them. Measuring needs root (netns, podman)."""
+    ap.add_argument("--reuse", action="store_true", help="measure a lab left by `%s`" % reuse_from)
+    ap.add_argument("--keep", action="store_true", help="leave the lab running at the end")
+    ap.add_argument("--data", default=data)
+    ap.add_argument("--render", action="store_true", help="only write the section (and plot) from --data")
+    ap.add_argument("--write", metavar="FILE", help="docs/performance.md to update")
+    ap.add_argument("--plot", metavar="PNG", help="plot file (default %s with --write, needs matplotlib)" % plot)
+    args = ap.parse_args()
+    if not args.render and os.geteuid() != 0:
+        raise SystemExit("needs root (the lab: netns, podman)")
+    return args

@@ -38,7 +38,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, HERE)
 from fabric_lab import server  # noqa: E402
-from perfdoc import save_json, write_section_with_plot  # noqa: E402
+from perfdoc import lab_bench_args, save_json, write_section_with_plot  # noqa: E402
 
 DATA = os.path.join(ROOT, "docs", "data", "transfer_load.json")
 PLOT = os.path.join(ROOT, "docs", "transfer-load.png")
@@ -194,7 +194,7 @@ def apache(variant):
     if variant == "tuned":
         body = "# written by benchmarks/transfer_load.py for one variant, removed afterwards\n<IfModule mpm_event_module>\n"
         body += "".join("    %s %d\n" % kv for kv in TUNED.items()) + "</IfModule>\n"
-        server.sh(["podman", "exec", "-i", server.CONTAINER, "sh", "-c", 'cat > "$1"', "sh", TUNED_FILE], input=body)
+        server.write_file(TUNED_FILE, body)
     else:
         server.exec_("rm", "-f", TUNED_FILE)
     server.exec_("apache2ctl", "-t")
@@ -430,17 +430,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--tftp-clients", type=int, default=50)
     ap.add_argument("--http-clients", type=int, default=200)
-    ap.add_argument("--reuse", action="store_true", help="measure a lab left by `python -m fabric_lab --keep`")
-    ap.add_argument("--keep", action="store_true", help="leave the lab running at the end")
     ap.add_argument("--append", action="store_true", help="add the runs to those already in --data")
-    ap.add_argument("--data", default=DATA)
-    ap.add_argument("--render", action="store_true", help="only write the section (and plot) from --data")
-    ap.add_argument("--write", metavar="FILE", help="docs/performance.md to update")
-    ap.add_argument("--plot", metavar="PNG", help="plot file (default %s with --write, needs matplotlib)" % PLOT)
-    args = ap.parse_args()
+    args = lab_bench_args(ap, DATA, PLOT, "python -m fabric_lab --keep")
     if not args.render:
-        if os.geteuid() != 0:
-            raise SystemExit("needs root (the lab: netns, podman)")
         measure(args)
     data = load_data(args.data)
     if not data.get("runs"):

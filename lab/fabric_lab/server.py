@@ -73,6 +73,11 @@ def exec_(*args, check=True):
     return sh(["podman", "exec", CONTAINER] + list(args), check=check)
 
 
+def write_file(path, text):
+    """Write text to path inside the container (through stdin: no quoting of the content)."""
+    return sh(["podman", "exec", "-i", CONTAINER, "sh", "-c", 'cat > "$1"', "sh", path], input=text)
+
+
 def journal(unit_pattern=None):
     """The container's journal with microsecond wall-clock stamps (journalctl -o short-unix)."""
     cmd = ["journalctl", "--no-pager", "-o", "short-unix"]

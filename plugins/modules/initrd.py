@@ -39,7 +39,12 @@ options:
     type: path
     required: true
   dest:
-    description: Where to write the result. Defaults to O(src) (changed in place).
+    description:
+      - Where to write the result. Defaults to O(src) (changed in place).
+      - The unpacked source is spooled, as an unlinked file, in the directory of O(dest) while the new
+        image is written there beside the old one, so that file system needs room for the unpacked
+        source plus the new image (for a zstd initrd, about four times its size). Without it the task
+        fails naming O(dest), and the published image is unchanged.
     type: path
   mode:
     description:
