@@ -67,6 +67,24 @@ PLAY = """---
     - role: fabric.boot.boot_loader
 """ % {"container": CONTAINER}
 
+# The same two plays with only dhcp_server: the figure to set beside other stacks' DHCP roles.
+PLAY_DHCP = PLAY.replace("    - role: fabric.boot.boot_loader\n", "")
+
+# ansible-core's floor: the same inventory (N nodes loaded and parsed) and as many trivial
+# tasks on the container as the no-change run ran there (%(tasks)d), over the same podman
+# connection. What the real no-change run costs above this is the collection's work.
+PLAY_FLOOR = """---
+- name: Load the same inventory, run trivial tasks on the boot server
+  hosts: %(container)s
+  gather_facts: false
+  tasks:
+%(tasks)s
+"""
+FLOOR_TASK = """    - name: Trivial task %d
+      ansible.builtin.command: /bin/true
+      changed_when: false
+"""
+
 RESET = ("systemctl stop isc-dhcp-server 2>/dev/null; rm -rf /etc/dhcp/dhcpd.conf /var/lib/tftpboot/uefi "
          "/var/lib/tftpboot/grub /var/lib/tftpboot/pxelinux /var/lib/fabric-boot; true")
 
@@ -104,7 +122,7 @@ def run_play(env, inventory, play, profile=True):
     if p.returncode != 0:
         raise SystemExit("play failed (%d):\n%s\n%s" % (p.returncode, p.stdout[-5000:], p.stderr[-3000:]))
     m = re.search(r"%s\s*:\s*ok=(\d+)\s+changed=(\d+)" % CONTAINER, p.stdout)
-    return elapsed, int(m.group(2)), p.stdout
+    return elapsed, int(m.group(2)), p.stdout, int(m.group(1))
 
 
 def container_up():
@@ -201,14 +219,19 @@ def main():
     ap.add_argument("--keep", action="store_true", help="leave the container running")
     ap.add_argument("--reuse", action="store_true", help="use the running container (packages installed)")
     ap.add_argument("--report", action="store_true", help="only write the report from --json")
+    ap.add_argument("--parts", default="scale,floor,dhcp",
+                    help="comma-separated: scale (first/no-change/one-node rounds), floor (ansible-core's fixed "
+                         "cost: as many trivial tasks, same inventory), dhcp (dhcp_server alone, first and no-change)")
     ap.add_argument("--plot", help="write a PNG of time vs N here (needs matplotlib, benchmarks/requirements.txt)")
     args = ap.parse_args()
     if args.report:
-        results = []
+        # rows of the same N from several files (e.g. a scale run and a later floor run) are merged
+        by_n = {}
         for path in args.json.split(","):
             with open(path) as f:
-                results.extend(json.load(f))
-        results.sort(key=lambda r: r["nodes"])
+                for row in json.load(f):
+                    by_n.setdefault(row["nodes"], {}).update(row)
+        results = [by_n[n] for n in sorted(by_n)]
         if args.plot:
             plot(results, args.plot)
         text = report(results, args)
@@ -238,29 +261,41 @@ def main():
             inv = write_inventory(d, n)
             row = {"nodes": n, "first": [], "nochange": [], "onenode": [], "changed": [], "onenode_changed": [],
                    "load": []}
-            for r in range(args.runs):
+            parts = args.parts.split(",")
+            for r in range(args.runs if "scale" in parts else 0):
                 sh(["podman", "exec", CONTAINER, "bash", "-c", RESET])
                 row["load"].append(loadavg())
-                t, c, out = run_play(env, inv, play)
+                t, c, out, _ok = run_play(env, inv, play)
                 row["first"].append(t)
                 row["profile_first"] = profile_tasks(out)
                 print("N=%d first %.1f s (load %.1f)" % (n, t, loadavg()), flush=True)
-                t, c, out = run_play(env, inv, play)
+                t, c, out, ok = run_play(env, inv, play)
                 row["nochange"].append(t)
                 row["changed"].append(c)
                 row["profile_nochange"] = profile_tasks(out)
                 print("N=%d no-change %.1f s changed=%d (load %.1f)" % (n, t, c, loadavg()), flush=True)
                 # odd rounds move one node's address, even rounds move it back
                 write_inventory(d, n, changed=n // 2 if r % 2 == 0 else None)
-                t, c1, out = run_play(env, inv, play)
+                t, c1, out, _ok = run_play(env, inv, play)
                 row["onenode"].append(t)
                 row["onenode_changed"].append(c1)
                 row["profile_onenode"] = profile_tasks(out)
                 row["load"].append(loadavg())
                 print("N=%d first %.1f no-change %.1f (changed=%d) one-node %.1f (changed=%d) load %.1f"
                       % (n, row["first"][-1], row["nochange"][-1], c, row["onenode"][-1], c1, loadavg()), flush=True)
-            row["dhcpd_t"], row["dhcpd_start"], row["host_blocks"] = dhcpd_figures()
-            row["filters"], row["filters_top"] = filter_profile(n)
+            if "scale" in parts:
+                row["tasks_nochange"] = ok
+                row["dhcpd_t"], row["dhcpd_start"], row["host_blocks"] = dhcpd_figures()
+                row["filters"], row["filters_top"] = filter_profile(n)
+            else:
+                del row["first"], row["nochange"], row["onenode"], row["changed"], row["onenode_changed"], row["load"]
+            if "floor" in parts:
+                row.update(floor_runs(env, work, inv, play, args.runs))
+                print("N=%d floor %d tasks %.1f s" % (n, row["floor_tasks"], med(row["floor"])), flush=True)
+            if "dhcp" in parts:
+                row.update(dhcp_only_runs(env, work, inv, args.runs))
+                print("N=%d dhcp_server alone first %.1f no-change %.1f" % (n, med(row["dhcp_first"]),
+                                                                            med(row["dhcp_nochange"])), flush=True)
             results.append(row)
             os.makedirs(os.path.dirname(args.json), exist_ok=True)
             with open(args.json, "w") as f:
@@ -275,22 +310,76 @@ def main():
         replace_section(args.write, "converge", text)
 
 
+def floor_runs(env, work, inv, play, runs):
+    """ansible-core's fixed cost at this N: as many trivial tasks as a no-change run runs on the container."""
+    run_play(env, inv, play, profile=False)       # converged state, then the task count of a no-change run
+    tasks = run_play(env, inv, play, profile=False)[3]
+    path = os.path.join(work, "floor.yml")
+    with open(path, "w") as f:
+        f.write(PLAY_FLOOR % {"container": CONTAINER, "tasks": "".join(FLOOR_TASK % i for i in range(tasks))})
+    times = [run_play(env, inv, path, profile=False)[0] for _r in range(runs)]
+    return {"floor": times, "floor_tasks": tasks, "floor_load": loadavg()}
+
+
+def dhcp_only_runs(env, work, inv, runs):
+    """dhcp_server alone (the validation play + the role): first and no-change runs."""
+    path = os.path.join(work, "dhcp-only.yml")
+    with open(path, "w") as f:
+        f.write(PLAY_DHCP)
+    first, nochange, changed = [], [], []
+    for _r in range(runs):
+        sh(["podman", "exec", CONTAINER, "bash", "-c", RESET])
+        first.append(run_play(env, inv, path, profile=False)[0])
+        t, c, _out, tasks = run_play(env, inv, path, profile=False)
+        nochange.append(t)
+        changed.append(c)
+    return {"dhcp_first": first, "dhcp_nochange": nochange, "dhcp_changed": changed,
+            "dhcp_tasks": tasks, "dhcp_load": loadavg()}
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    ns = [r["nodes"] for r in results]
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for key, label in (("first", "first run"), ("nochange", "no-change run"), ("onenode", "one node changed")):
-        ax.plot(ns, [med(r[key]) for r in results], marker="o", label=label)
+    for key, label, style in (("first", "first run", "-"), ("nochange", "no-change run", "-"),
+                              ("onenode", "one node changed", "-"),
+                              ("dhcp_nochange", "dhcp_server alone, no-change", "-."),
+                              ("floor", "floor: ansible-core, same inventory and task count", ":")):
+        rows = [r for r in results if r.get(key)]
+        if rows:
+            ax.plot([r["nodes"] for r in rows], [med(r[key]) for r in rows], marker="o", linestyle=style, label=label)
     ax.axhline(20, color="grey", linestyle=":", linewidth=1)
     ax.axhline(10, color="grey", linestyle="--", linewidth=1)
     ax.set_xlabel("nodes (InfiniBand, 3 client-id forms each)")
-    ax.set_ylabel("seconds (shared machine, see load)")
+    ax.set_ylabel("seconds (see load in the table)")
     ax.set_title("dhcp_server + boot_loader converge time")
-    ax.legend()
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+def floor_report(results):
+    """The floor (ansible-core's fixed cost) and dhcp_server alone, beside the full no-change run."""
+    rows = [r for r in results if "floor" in r]
+    if not rows:
+        return []
+    lines = ["", "Where a no-change run's time goes: the floor is ansible-core's fixed cost, the same inventory "
+             "loaded and as many trivial tasks (`command: /bin/true`) run on the container over the same "
+             "connection as the no-change run ran there; the rest is the collection's own work (validation, "
+             "rendering, comparing files). dhcp_server alone is the validation play and that role only, for "
+             "comparison with other stacks' DHCP roles. Medians, seconds.", "",
+             "| nodes | tasks run | floor s | no-change s | above the floor s | dhcp_server alone: tasks, first s, "
+             "no-change s (changed) | load avg |", "|---:|---:|---:|---:|---:|---|---|"]
+    for r in rows:
+        nochange = med(r["nochange"]) if r.get("nochange") else float("nan")
+        dhcp = ("%d, %.1f, %.1f (%s)" % (r["dhcp_tasks"], med(r["dhcp_first"]), med(r["dhcp_nochange"]),
+                                         "/".join(str(c) for c in r["dhcp_changed"]))) if "dhcp_first" in r else "-"
+        lines.append("| %d | %d | %.1f | %.1f | %.1f | %s | %.1f %s |" % (
+            r["nodes"], r["floor_tasks"], med(r["floor"]), nochange, nochange - med(r["floor"]), dhcp,
+            r["floor_load"], "%.1f" % r["dhcp_load"] if "dhcp_load" in r else ""))
+    return lines
 
 
 def med(xs):
@@ -303,9 +392,8 @@ def report(results, args):
         "## Converging 1,000 to 10,000 nodes (`dhcp_server` + `boot_loader`)",
         "",
         "Written by `benchmarks/converge_scale.py --runs %d` on %s, %d CPUs, Python %s, %s, against one podman "
-        "systemd container (`%s`, podman connection, pipelining). The machine is shared with other jobs: load "
-        "averages (1 min) before and after each round are given, treat the figures as upper bounds of an idle "
-        "machine." % (args.runs, platform.platform(), os.cpu_count(), platform.python_version(), ver, IMAGE),
+        "systemd container (`%s`, podman connection, pipelining). Load averages (1 min) before and after each "
+        "round are given: on a machine shared with other jobs the figures are upper bounds of an idle one." % (args.runs, platform.platform(), os.cpu_count(), platform.python_version(), ver, IMAGE),
         "",
         "Inventory: a `fabric.boot.node_table` CSV with N InfiniBand nodes (3 client-id forms each), N/50 Omni-Path "
         "and N/20 Ethernet nodes; per-node GRUB and pxelinux menus for all of them (two file names each). First = "
@@ -315,13 +403,15 @@ def report(results, args):
         "| nodes | host blocks | first s | no-change s (changed) | one-node s (changed) | `dhcpd -t` s | dhcpd start-up s | load avg |",
         "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for r in results:
+    scaled = [r for r in results if "first" in r]
+    for r in scaled:
         lines.append("| %d | %d | %.1f | %.1f (%s) | %.1f (%s) | %.2f | %.2f | %s |" % (
             r["nodes"], r["host_blocks"], med(r["first"]), med(r["nochange"]),
             "/".join(str(c) for c in r["changed"]), med(r["onenode"]),
             "/".join(str(c) for c in r.get("onenode_changed", [])), r["dhcpd_t"], r["dhcpd_start"],
             " ".join("%.1f" % x for x in r["load"])))
-    big = results[-1]
+    lines += floor_report(results)
+    big = scaled[-1]
     for key, what, wall in (("profile_first", "first run", big["first"][-1]),
                             ("profile_nochange", "no-change run", big["nochange"][-1]),
                             ("profile_onenode", "one-node run", big["onenode"][-1])):
