@@ -19,7 +19,7 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 
 .PHONY: test unit lint docs-check release-check sanity integration soak molecule collection-link benchmarks changelog release lab lab-down
 
-test: unit lint docs-check release-check sanity integration molecule soak
+test: unit lint docs-check release-check sanity integration molecule
 
 collection-link:
 	@mkdir -p $(COLLECTIONS)/ansible_collections/fabric $(PYTEST_DEBUG_TEMPROOT)
@@ -57,8 +57,8 @@ sanity:
 integration: collection-link
 	python -m pytest -q -p no:cacheprovider --ignore=tests/integration/faults tests/integration
 
-# Faults against a live boot server (docs/faults.md): one container, about 12 site.yml runs, about
-# 16 minutes on an idle machine; the last part of `make test` (CI's budget: docs/development.md).
+# Faults against a live boot server (docs/faults.md): one container, about 12 site.yml runs; too
+# long for `make test`'s 60 minutes (measured in docs/faults.md), so it runs on its own.
 soak: collection-link
 	python -m pytest -q -p no:cacheprovider -s tests/integration/faults
 
