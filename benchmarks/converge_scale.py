@@ -393,7 +393,8 @@ def report(results, args):
         "",
         "Written by `benchmarks/converge_scale.py --runs %d` on %s, %d CPUs, Python %s, %s, against one podman "
         "systemd container (`%s`, podman connection, pipelining). Load averages (1 min) before and after each "
-        "round are given: on a machine shared with other jobs the figures are upper bounds of an idle one." % (args.runs, platform.platform(), os.cpu_count(), platform.python_version(), ver, IMAGE),
+        "round are given: a loaded machine gives upper bounds of an idle one's figures." % (
+            args.runs, platform.platform(), os.cpu_count(), platform.python_version(), ver, IMAGE),
         "",
         "Inventory: a `fabric.boot.node_table` CSV with N InfiniBand nodes (3 client-id forms each), N/50 Omni-Path "
         "and N/20 Ethernet nodes; per-node GRUB and pxelinux menus for all of them (two file names each). First = "
