@@ -94,7 +94,7 @@ def check(path, facts, boot, timing, journal, backend="isc", menu=None):
     modules = [ln.split()[1:] for ln in lines if ln.startswith("module ")]
     add("the driver set and %s are loaded (%s)" % (RXE, " ".join(m[0] for m in modules)),
         modules and all(m[1] == "loaded" for m in modules) and [RXE, "loaded"] in modules,
-        "smoke module lines: %r" % modules)
+        "smoke module lines: %r; failed units: %r" % (modules, [ln for ln in lines if ln.startswith("failed-unit ")]))
     rdma = [ln for ln in lines if ln.startswith("rdma link ")]
     add("a Soft-RoCE link on %s is ACTIVE" % facts["iface"],
         any(" state ACTIVE " in ln and ln.endswith("netdev " + facts["iface"]) for ln in rdma), "%r" % rdma)

@@ -105,6 +105,10 @@ options:
       - Writes C(etc/modules-load.d/<name>.conf) listing O(modules_load[].modules).
       - On initramfs-tools images, which do not read C(modules-load.d), the names are also added
         to C(conf/modules).
+      - On dracut images with dracut's shell init (no systemd), which do not read it either, a
+        pre-udev hook C(lib/dracut/hooks/pre-udev/05-fabric-boot-modules-load.sh) loads them with
+        C(modprobe -a -b).
+      - Module names may hold only letters, digits, underscores, hyphens, dots, colons, plus signs and asterisks.
     type: list
     elements: dict
     default: []

@@ -27,6 +27,7 @@ from ansible_collections.fabric.boot.plugins.module_utils.initramfs.image import
 REQUEST_FORMAT = 2
 RESERVED_PATHS = (MANIFEST_PATH, LEGACY_MANIFEST_PATH)
 _CONF_NAME = re.compile(r"^[A-Za-z0-9_.@+-]+$")
+_LOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+*-]*$")
 
 
 def _fail(msg, field, value):
@@ -86,6 +87,12 @@ class Request:
             if not mods or not all(isinstance(m, str) and m.strip() for m in mods):
                 _fail("modules_load %s: modules=%r must be a non-empty list of names"
                       % (name, mods), "modules_load.modules", mods)
+            for m in mods:
+                # one name per line in modules-load.d and a word in dracut's load hook: no
+                # blanks, quotes, comment or shell characters
+                if not _LOAD_NAME.match(m.strip()):
+                    _fail("modules_load %s: %r is not a module name or alias (letters, digits and _ - . : + *)"
+                          % (name, m), "modules_load.modules", m)
             self.modules_load.append((name, [m.strip() for m in mods]))
         self.modprobe_conf = []
         for item in params.get("modprobe_conf") or []:

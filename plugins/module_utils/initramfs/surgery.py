@@ -40,6 +40,7 @@ from ansible_collections.fabric.boot.plugins.module_utils.initramfs.request impo
 DIR_MODE = stat.S_IFDIR | 0o755
 FILE_MODE = stat.S_IFREG | 0o644
 REMOVED_CONF = "etc/modprobe.d/fabric-boot-removed.conf"
+DRACUT_LOAD_HOOK = "lib/dracut/hooks/pre-udev/05-fabric-boot-modules-load.sh"
 HEADER = "# Written by fabric.boot.initrd; changes are overwritten.\n"
 
 
@@ -189,6 +190,16 @@ def _plan(req, tree, kver, root):
         _put(plan, tree, path, (HEADER + "".join(m + "\n" for m in mods)).encode())
         plan.files_added.append(path)
         load_names.extend(mods)
+    if load_names and _dracut_shell_init(tree):
+        # dracut's shell init (no systemd in the image) never reads modules-load.d either; a
+        # pre-udev hook, sourced by init after the cmdline hooks (rd.driver.pre), loads them.
+        names = " ".join("'%s'" % m for m in load_names)
+        hook = ("#!/bin/sh\n" + HEADER
+                + "# dracut's shell init does not read etc/modules-load.d: load its modules_load lists here.\n"
+                + "modprobe -a -b %s || warn \"fabric.boot.initrd: modprobe -a -b %s failed\"\n" % (names, names))
+        path = tree.resolve(DRACUT_LOAD_HOOK)
+        _put(plan, tree, path, hook.encode(), stat.S_IFREG | 0o755)
+        plan.files_added.append(path)
     if load_names and "scripts/functions" in tree.entries and "conf/initramfs.conf" in tree.entries:
         # initramfs-tools never reads modules-load.d; its init loads /conf/modules.
         lines = _text(tree, "conf/modules").splitlines()
@@ -220,6 +231,15 @@ def _plan(req, tree, kver, root):
         _put(plan, tree, path, (HEADER + "".join(lines)).encode())
         plan.files_added.append(path)
     return plan
+
+
+def _dracut_shell_init(tree):
+    """A dracut image whose /init is dracut's shell script: /init a regular file beside dracut's
+    hook directories (a systemd image links /init to systemd, whose systemd-modules-load reads
+    modules-load.d)."""
+    init = tree.entries.get("init")
+    hooks = tree.entries.get(tree.resolve("lib/dracut/hooks"))
+    return init is not None and init.is_reg and hooks is not None and hooks.is_dir
 
 
 def _refuse_hard_link_targets(tree, plan):

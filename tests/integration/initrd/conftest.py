@@ -101,7 +101,7 @@ def scratch(workdir, request):
 def injected(images, workdir):
     """(mode, image name) -> (module result, output path, marker), run once per session.
 
-    Every output also carries a random marker file and a dracut cmdline hook, so the same
+    Every output also carries a random marker file and a dracut pre-trigger hook, so the same
     outputs are inspected by the content tests and booted by the qemu tests.
     """
     cache = {}
@@ -120,7 +120,9 @@ def injected(images, workdir):
                 "modprobe_conf": [{"name": "fabric-test", "lines": [L.IPOIB_OPTS]}],
                 "files": [
                     {"dest": "etc/fabric-test-marker", "content": marker + "\n", "mode": "0644"},
-                    {"dest": "usr/lib/dracut/hooks/cmdline/01-fabric-test.sh", "content": L.BOOT_HOOK,
+                    {"dest": "usr/lib/dracut/hooks/cmdline/99-fabric-test-root.sh", "content": L.ROOT_HOOK,
+                     "mode": "0755"},
+                    {"dest": "usr/lib/dracut/hooks/pre-trigger/01-fabric-test.sh", "content": L.BOOT_HOOK,
                      "mode": "0755"},
                 ],
             }, workdir=d)

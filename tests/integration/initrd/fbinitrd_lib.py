@@ -347,10 +347,22 @@ def module_closure(names):
 
 
 # ---------------------------------------------------------------------------- qemu
+# The test images have no root file system module: this cmdline hook (sourced by init) says
+# the root is handled, so init goes on past its "No or empty root=" check to udev.
+ROOT_HOOK = """#!/bin/sh
+root=fabric-test
+rootok=1
+"""
+
+# A pre-trigger hook runs after the pre-udev hooks, so it sees what the module's modules_load
+# hook loaded (PRELOADED) before it loads anything itself.
 BOOT_HOOK = r"""#!/bin/sh
-# fabric.boot integration test hook (dracut cmdline hook, sourced by init)
+# fabric.boot integration test hook (dracut pre-trigger hook, sourced by init)
 m=$(cat /etc/fabric-test-marker)
 echo "$m HOOK-START" > /dev/console
+pre=""
+for mod in @ADD@; do [ -d "/sys/module/$mod" ] && pre="$pre $mod"; done
+echo "$m PRELOADED$pre" > /dev/console
 for mod in ib_ipoib rdma_rxe; do
   if modprobe "$mod" > /dev/console 2>&1 && [ -d "/sys/module/$mod" ]; then
     echo "$m MODPROBE $mod OK" > /dev/console
@@ -369,7 +381,7 @@ echo "$m LSMOD$mods" > /dev/console
 echo "$m HOOK-DONE" > /dev/console
 echo o > /proc/sysrq-trigger
 sleep 30
-"""
+""".replace("@ADD@", " ".join(ADD))
 
 
 def boot(image, serial_log, timeout=120):

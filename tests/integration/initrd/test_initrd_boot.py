@@ -2,8 +2,9 @@
 
 The random marker lives only inside the initrd (a file the module added), never on the kernel
 command line, so seeing it on the serial console proves the module's output was unpacked and
-run. A dracut cmdline hook (also added by the module) modprobes ib_ipoib and rdma_rxe, prints
-the results, the option from modprobe.d and the modules-load.d file, and powers the VM off.
+run. A dracut pre-trigger hook (also added by the module) reports which of the modules_load list
+the module's own pre-udev hook loaded, modprobes ib_ipoib and rdma_rxe, prints the results, the
+option from modprobe.d and the modules-load.d file, and powers the VM off.
 """
 import os
 
@@ -23,6 +24,9 @@ def test_boot_injected_initrd(injected, scratch, timings, mode, name):
     tail = text[-4000:]
     assert not timed_out, f"VM did not power off within 120 s\n{tail}"
     assert f"{marker} HOOK-START" in text, f"hook from the injected files did not run\n{tail}"
+    # dracut's shell init reads no modules-load.d: the module's pre-udev hook loaded the list
+    pre = [ln.split("PRELOADED", 1)[1].split() for ln in text.splitlines() if ln.startswith(f"{marker} PRELOADED")]
+    assert pre and sorted(pre[0]) == sorted(ADD), f"modules_load not loaded before pre-trigger: {pre}\n{tail}"
     for m in ("ib_ipoib", "rdma_rxe"):
         assert f"{marker} MODPROBE {m} OK" in text, f"modprobe {m} failed in the VM\n{tail}"
     assert f"{marker} PARAM send_queue_size=256" in text, f"modprobe.d option not applied\n{tail}"

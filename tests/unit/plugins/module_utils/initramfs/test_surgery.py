@@ -385,6 +385,56 @@ def test_files_and_configs(env):
     assert bytes(entries["conf/modules"].data) == b"ib_ipoib\nib_umad\n"
 
 
+def _dracut_files(init):
+    """base_files turned into a dracut image: no initramfs-tools scripts, dracut's hook directories."""
+    files = builders.base_files()
+    del files["scripts/functions"], files["conf/initramfs.conf"]
+    files["init"] = init
+    files["usr/lib/dracut/hooks/pre-udev"] = ("dir",)
+    return files
+
+
+def test_dracut_shell_init_gets_a_hook_that_loads_modules_load(tmp_path):
+    # dracut's shell init never reads modules-load.d (only systemd-modules-load does): without
+    # the hook, a diskless image's driver set waited for the root's systemd-modules-load, whose
+    # 90 s limit a loaded TCG VM exceeded
+    src = str(tmp_path / "initrd.img")
+    builders.make_image(src, "gzip", files=_dracut_files(b"#!/bin/sh\n# dracut init\n"))
+    run(src, modules_load=[{"name": "ib", "modules": ["ib_ipoib", "mlx5_ib"]},
+                           {"name": "opa", "modules": ["hfi1"]}])
+    _data, _archives, entries = read_tree(src)
+    hook = entries["usr/lib/dracut/hooks/pre-udev/05-fabric-boot-modules-load.sh"]
+    assert hook.mode & 0o777 == 0o755
+    text = bytes(hook.data).decode()
+    assert "\nmodprobe -a -b 'ib_ipoib' 'mlx5_ib' 'hfi1' || warn " in text, text
+    assert "conf/modules" not in entries
+    proc = subprocess.run(["sh", "-n", "-c", text], stderr=subprocess.PIPE, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert run(src, modules_load=[{"name": "ib", "modules": ["ib_ipoib", "mlx5_ib"]},
+                                  {"name": "opa", "modules": ["hfi1"]}])["changed"] is False
+
+
+@pytest.mark.parametrize("init", [("symlink", "usr/lib/systemd/systemd"), None])
+def test_no_load_hook_where_modules_load_d_is_read_or_no_dracut(tmp_path, init):
+    # systemd in the initrd reads modules-load.d itself; initramfs-tools gets conf/modules
+    src = str(tmp_path / "initrd.img")
+    files = _dracut_files(init) if init else builders.base_files()
+    builders.make_image(src, "gzip", files=files)
+    run(src, modules_load=[{"name": "ib", "modules": ["ib_ipoib"]}])
+    _data, _archives, entries = read_tree(src)
+    assert not [n for n in entries if "fabric-boot-modules-load" in n]
+    assert "etc/modules-load.d/ib.conf" in entries
+
+
+@pytest.mark.parametrize("bad", ["ib_ipoib\nhfi1", "ib ipoib", "x'; reboot; '", "#mlx5_ib", "$(id)"])
+def test_modules_load_names_are_data(env, bad):
+    _tmp, src, _tree = env
+    before = sha(src)
+    with pytest.raises(InitrdError, match="modules_load ib: .* is not a module name or alias"):
+        run(src, modules_load=[{"name": "ib", "modules": ["ib_umad", bad]}])
+    assert sha(src) == before
+
+
 def test_check_mode_writes_nothing(env):
     tmp, src, tree = env
     dest = str(tmp / "out.img")
