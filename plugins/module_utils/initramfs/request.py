@@ -87,13 +87,14 @@ class Request:
             if not mods or not all(isinstance(m, str) and m.strip() for m in mods):
                 _fail("modules_load %s: modules=%r must be a non-empty list of names"
                       % (name, mods), "modules_load.modules", mods)
-            for m in mods:
+            names = [m.strip() for m in mods]
+            for m in names:
                 # one name per line in modules-load.d and a word in dracut's load hook: no
                 # blanks, quotes, comment or shell characters
-                if not _LOAD_NAME.match(m.strip()):
+                if not _LOAD_NAME.match(m):
                     _fail("modules_load %s: %r is not a module name or alias (letters, digits and _ - . : + *)"
                           % (name, m), "modules_load.modules", m)
-            self.modules_load.append((name, [m.strip() for m in mods]))
+            self.modules_load.append((name, names))
         self.modprobe_conf = []
         for item in params.get("modprobe_conf") or []:
             name = _conf_name(item, "modprobe_conf")
