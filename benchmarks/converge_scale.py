@@ -99,12 +99,44 @@ def loadavg():
     return os.getloadavg()[0]
 
 
-def write_inventory(d, n, changed=None):
+# How the controller reaches the boot server. "ssh" is what a site uses: OpenSSH with ansible's
+# ControlPersist master and pipelining, one module run per task. The container has no route from
+# the host, so ssh's transport is sshd in inetd mode on podman exec's stdin (ProxyCommand): the
+# master connection pays podman exec once, every task after it is a channel on that master.
+# "podman" is containers.podman's connection, which cannot pipeline (has_pipelining = False):
+# each task is six podman calls (mount, home, mkdir, put, run, rm), about 0.6 s above ssh.
+SSH_VARS = """      ansible_connection: ssh
+      ansible_host: %(container)s
+      ansible_user: root
+      ansible_ssh_private_key_file: %(key)s
+      ansible_ssh_common_args: >-
+        -o ProxyCommand="podman exec -i %(container)s /usr/sbin/sshd -i"
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+"""
+
+
+def write_inventory(d, n, changed=None, connection="ssh", key=None):
     plugin = storm.write_inventory(d, n, changed)
     with open(os.path.join(d, "server.yml"), "w") as f:
-        f.write("all:\n  hosts:\n    %s:\n      ansible_connection: podman\n"
-                "      ansible_python_interpreter: /usr/bin/python3\n" % CONTAINER)
+        f.write("all:\n  hosts:\n    %s:\n      ansible_python_interpreter: /usr/bin/python3\n" % CONTAINER)
+        if connection == "ssh":
+            f.write(SSH_VARS % {"container": CONTAINER, "key": key})
+        else:
+            f.write("      ansible_connection: podman\n")
     return [plugin, os.path.join(d, "server.yml")]
+
+
+def ssh_up(work):
+    """A key of this run's own, authorised for root in the container; sshd and its host keys installed."""
+    key = os.path.join(work, "id_ed25519")
+    sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key])
+    script = ("command -v sshd >/dev/null || { apt-get update -qq && "
+              "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }; "
+              "mkdir -p -m 0700 /root/.ssh /run/sshd && cat > /root/.ssh/authorized_keys && "
+              "chmod 0600 /root/.ssh/authorized_keys")
+    with open(key + ".pub") as pub:
+        sh(["podman", "exec", "-i", CONTAINER, "bash", "-c", script], stdin=pub)
+    return key
 
 
 def run_play(env, inventory, play, profile=True):
@@ -222,16 +254,21 @@ def main():
     ap.add_argument("--parts", default="scale,floor,dhcp",
                     help="comma-separated: scale (first/no-change/one-node rounds), floor (ansible-core's fixed "
                          "cost: as many trivial tasks, same inventory), dhcp (dhcp_server alone, first and no-change)")
+    ap.add_argument("--connection", choices=["ssh", "podman"], default="ssh",
+                    help="ssh (OpenSSH, ControlPersist, pipelining: what a site uses; default) or podman "
+                         "(containers.podman, no pipelining)")
     ap.add_argument("--plot", help="write a PNG of time vs N here (needs matplotlib, benchmarks/requirements.txt)")
     args = ap.parse_args()
     if args.report:
-        # rows of the same N from several files (e.g. a scale run and a later floor run) are merged
+        # rows of the same N and connection from several files (e.g. a scale run and a later floor
+        # run) are merged
         by_n = {}
         for path in args.json.split(","):
             with open(path) as f:
                 for row in json.load(f):
-                    by_n.setdefault(row["nodes"], {}).update(row)
-        results = [by_n[n] for n in sorted(by_n)]
+                    row.setdefault("connection", "podman")     # results written before --connection
+                    by_n.setdefault((row["connection"], row["nodes"]), {}).update(row)
+        results = [by_n[k] for k in sorted(by_n, key=lambda k: (k[0] != "ssh", k[1]))]
         if args.plot:
             plot(results, args.plot)
         text = report(results, args)
@@ -254,12 +291,14 @@ def main():
         running = sh(["podman", "ps", "-q", "-f", "name=^%s$" % CONTAINER], check=False).stdout.strip()
         if not (args.reuse and running):
             container_up()
+        key = ssh_up(work) if args.connection == "ssh" else None
+        if not (args.reuse and running):
             # Packages once (not measured): a small inventory converges first.
-            run_play(env, write_inventory(os.path.join(work, "warm"), 10), play)
+            run_play(env, write_inventory(os.path.join(work, "warm"), 10, connection=args.connection, key=key), play)
         for n in args.nodes:
             d = os.path.join(work, "n%d" % n)
-            inv = write_inventory(d, n)
-            row = {"nodes": n, "first": [], "nochange": [], "onenode": [], "changed": [], "onenode_changed": [],
+            inv = write_inventory(d, n, connection=args.connection, key=key)
+            row = {"nodes": n, "connection": args.connection, "first": [], "nochange": [], "onenode": [], "changed": [], "onenode_changed": [],
                    "load": []}
             parts = args.parts.split(",")
             for r in range(args.runs if "scale" in parts else 0):
@@ -275,7 +314,7 @@ def main():
                 row["profile_nochange"] = profile_tasks(out)
                 print("N=%d no-change %.1f s changed=%d (load %.1f)" % (n, t, c, loadavg()), flush=True)
                 # odd rounds move one node's address, even rounds move it back
-                write_inventory(d, n, changed=n // 2 if r % 2 == 0 else None)
+                write_inventory(d, n, changed=n // 2 if r % 2 == 0 else None, connection=args.connection, key=key)
                 t, c1, out, _ok = run_play(env, inv, play)
                 row["onenode"].append(t)
                 row["onenode_changed"].append(c1)
@@ -311,9 +350,14 @@ def main():
 
 
 def floor_runs(env, work, inv, play, runs):
-    """ansible-core's fixed cost at this N: as many trivial tasks as a no-change run runs on the container."""
-    run_play(env, inv, play, profile=False)       # converged state, then the task count of a no-change run
-    tasks = run_play(env, inv, play, profile=False)[3]
+    """ansible-core's fixed cost at this N: as many trivial tasks as a no-change run runs modules on the container."""
+    run_play(env, inv, play, profile=False)       # converged state, then what a no-change run runs there
+    counted = os.path.join(work, "remote-tasks.json")
+    e = dict(env, ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback_plugins"),
+             ANSIBLE_CALLBACKS_ENABLED="remote_tasks", FABRIC_BENCH_REMOTE_TASKS=counted)
+    run_play(e, inv, play, profile=False)
+    with open(counted) as f:
+        tasks = len(json.load(f).get(CONTAINER, []))
     path = os.path.join(work, "floor.yml")
     with open(path, "w") as f:
         f.write(PLAY_FLOOR % {"container": CONTAINER, "tasks": "".join(FLOOR_TASK % i for i in range(tasks))})
@@ -342,11 +386,16 @@ def plot(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for key, label, style in (("first", "first run", "-"), ("nochange", "no-change run", "-"),
-                              ("onenode", "one node changed", "-"),
-                              ("dhcp_nochange", "dhcp_server alone, no-change", "-."),
-                              ("floor", "floor: ansible-core, same inventory and task count", ":")):
-        rows = [r for r in results if r.get(key)]
+    # the first connection listed (ssh when measured); podman's no-change run beside it
+    main_conn = results[0].get("connection", "podman")
+    lines = [("first", "first run", "-", main_conn), ("nochange", "no-change run", "-", main_conn),
+             ("onenode", "one node changed", "-", main_conn),
+             ("dhcp_nochange", "dhcp_server alone, no-change", "-.", main_conn),
+             ("floor", "floor: ansible-core, same inventory and task count", ":", main_conn)]
+    if main_conn != "podman":
+        lines.append(("nochange", "no-change run, podman connection", "--", "podman"))
+    for key, label, style, conn in lines:
+        rows = [r for r in results if r.get(key) and r.get("connection", "podman") == conn]
         if rows:
             ax.plot([r["nodes"] for r in rows], [med(r[key]) for r in rows], marker="o", linestyle=style, label=label)
     ax.axhline(20, color="grey", linestyle=":", linewidth=1)
@@ -370,14 +419,14 @@ def floor_report(results):
              "connection as the no-change run ran there; the rest is the collection's own work (validation, "
              "rendering, comparing files). dhcp_server alone is the validation play and that role only, for "
              "comparison with other stacks' DHCP roles. Medians, seconds.", "",
-             "| nodes | tasks run | floor s | no-change s | above the floor s | dhcp_server alone: tasks, first s, "
-             "no-change s (changed) | load avg |", "|---:|---:|---:|---:|---:|---|---|"]
+             "| nodes | connection | tasks run | floor s | no-change s | above the floor s | dhcp_server alone: tasks, "
+             "first s, no-change s (changed) | load avg |", "|---:|---|---:|---:|---:|---:|---|---|"]
     for r in rows:
         nochange = med(r["nochange"]) if r.get("nochange") else float("nan")
         dhcp = ("%d, %.1f, %.1f (%s)" % (r["dhcp_tasks"], med(r["dhcp_first"]), med(r["dhcp_nochange"]),
                                          "/".join(str(c) for c in r["dhcp_changed"]))) if "dhcp_first" in r else "-"
-        lines.append("| %d | %d | %.1f | %.1f | %.1f | %s | %.1f %s |" % (
-            r["nodes"], r["floor_tasks"], med(r["floor"]), nochange, nochange - med(r["floor"]), dhcp,
+        lines.append("| %d | %s | %d | %.1f | %.1f | %.1f | %s | %.1f %s |" % (
+            r["nodes"], r.get("connection", "podman"), r["floor_tasks"], med(r["floor"]), nochange, nochange - med(r["floor"]), dhcp,
             r["floor_load"], "%.1f" % r["dhcp_load"] if "dhcp_load" in r else ""))
     return lines
 
@@ -392,27 +441,32 @@ def report(results, args):
         "## Converging 1,000 to 10,000 nodes (`dhcp_server` + `boot_loader`)",
         "",
         "Written by `benchmarks/converge_scale.py --runs %d` on %s, %d CPUs, Python %s, %s, against one podman "
-        "systemd container (`%s`, podman connection, pipelining). Load averages (1 min) before and after each "
-        "round are given: a loaded machine gives upper bounds of an idle one's figures." % (
-            args.runs, platform.platform(), os.cpu_count(), platform.python_version(), ver, IMAGE),
+        "systemd container (`%s`). Connections: `ssh` is OpenSSH with ansible's ControlPersist master and "
+        "pipelining (what a site uses; sshd reached through `podman exec -i <container> sshd -i`, the container "
+        "having no route from the host); `podman` is containers.podman's connection, which cannot pipeline: six "
+        "podman calls per task. Load averages (1 min) before and after each round are given: a loaded machine "
+        "gives upper bounds of an idle one's figures." % (
+            max([len(r.get("first", [])) for r in results] + [1]), platform.platform(), os.cpu_count(), platform.python_version(), ver, IMAGE),
         "",
         "Inventory: a `fabric.boot.node_table` CSV with N InfiniBand nodes (3 client-id forms each), N/50 Omni-Path "
         "and N/20 Ethernet nodes; per-node GRUB and pxelinux menus for all of them (two file names each). First = "
         "configuration and menus removed, dhcpd stopped, packages installed; no-change = the same play again; "
         "one-node = one node's address changed (odd rounds move it, even rounds move it back). Median of the runs, seconds.",
         "",
-        "| nodes | host blocks | first s | no-change s (changed) | one-node s (changed) | `dhcpd -t` s | dhcpd start-up s | load avg |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| nodes | connection | host blocks | first s | no-change s (changed) | one-node s (changed) | `dhcpd -t` s "
+        "| dhcpd start-up s | load avg |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     scaled = [r for r in results if "first" in r]
     for r in scaled:
-        lines.append("| %d | %d | %.1f | %.1f (%s) | %.1f (%s) | %.2f | %.2f | %s |" % (
-            r["nodes"], r["host_blocks"], med(r["first"]), med(r["nochange"]),
+        lines.append("| %d | %s | %d | %.1f | %.1f (%s) | %.1f (%s) | %.2f | %.2f | %s |" % (
+            r["nodes"], r["connection"], r["host_blocks"], med(r["first"]), med(r["nochange"]),
             "/".join(str(c) for c in r["changed"]), med(r["onenode"]),
             "/".join(str(c) for c in r.get("onenode_changed", [])), r["dhcpd_t"], r["dhcpd_start"],
             " ".join("%.1f" % x for x in r["load"])))
     lines += floor_report(results)
-    big = scaled[-1]
+    # the profiles of the largest N over the first connection listed (ssh when it was measured)
+    big = [r for r in scaled if r["connection"] == scaled[0]["connection"]][-1]
     for key, what, wall in (("profile_first", "first run", big["first"][-1]),
                             ("profile_nochange", "no-change run", big["nochange"][-1]),
                             ("profile_onenode", "one-node run", big["onenode"][-1])):
