@@ -266,7 +266,7 @@ def main():
         for path in args.json.split(","):
             with open(path) as f:
                 for row in json.load(f):
-                    row.setdefault("connection", "podman")     # results written before --connection
+                    row.setdefault("connection", "podman")     # results written before --connection; rows carry it from here on
                     by_n.setdefault((row["connection"], row["nodes"]), {}).update(row)
         results = [by_n[k] for k in sorted(by_n, key=lambda k: (k[0] != "ssh", k[1]))]
         if args.plot:
@@ -387,7 +387,7 @@ def plot(results, path):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3.6))
     # the first connection listed (ssh when measured); podman's no-change run beside it
-    main_conn = results[0].get("connection", "podman")
+    main_conn = results[0]["connection"]
     lines = [("first", "first run", "-", main_conn), ("nochange", "no-change run", "-", main_conn),
              ("onenode", "one node changed", "-", main_conn),
              ("dhcp_nochange", "dhcp_server alone, no-change", "-.", main_conn),
@@ -395,7 +395,7 @@ def plot(results, path):
     if main_conn != "podman":
         lines.append(("nochange", "no-change run, podman connection", "--", "podman"))
     for key, label, style, conn in lines:
-        rows = [r for r in results if r.get(key) and r.get("connection", "podman") == conn]
+        rows = [r for r in results if r.get(key) and r["connection"] == conn]
         if rows:
             ax.plot([r["nodes"] for r in rows], [med(r[key]) for r in rows], marker="o", linestyle=style, label=label)
     ax.axhline(20, color="grey", linestyle=":", linewidth=1)
@@ -426,7 +426,7 @@ def floor_report(results):
         dhcp = ("%d, %.1f, %.1f (%s)" % (r["dhcp_tasks"], med(r["dhcp_first"]), med(r["dhcp_nochange"]),
                                          "/".join(str(c) for c in r["dhcp_changed"]))) if "dhcp_first" in r else "-"
         lines.append("| %d | %s | %d | %.1f | %.1f | %.1f | %s | %.1f %s |" % (
-            r["nodes"], r.get("connection", "podman"), r["floor_tasks"], med(r["floor"]), nochange, nochange - med(r["floor"]), dhcp,
+            r["nodes"], r["connection"], r["floor_tasks"], med(r["floor"]), nochange, nochange - med(r["floor"]), dhcp,
             r["floor_load"], "%.1f" % r["dhcp_load"] if "dhcp_load" in r else ""))
     return lines
 
