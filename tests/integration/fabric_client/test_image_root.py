@@ -142,6 +142,18 @@ def test_unknown_module_fails_before_anything_is_written(tree):
     assert listing(tree) == before
 
 
+def test_module_named_twice_is_listed_once(tree):
+    # The diskless image passes the initrd's driver set as extra modules: ULP modules repeat.
+    r = play(tree, extra={"fabric_client_extra_modules": ["ib_ipoib", "rdma_ucm", "rdma_rxe", "rdma_rxe"]})
+    assert r.returncode == 0, r.stdout[-4000:]
+    modules = [line for line in (tree / "etc/modules-load.d/fabric-client.conf").read_text().splitlines()
+               if line and not line.startswith("#")]
+    assert sorted(modules) == sorted(set(modules)), modules
+    assert {"ib_ipoib", "ib_umad", "rdma_ucm", "rdma_rxe"} <= set(modules)
+    # order kept: the ULP modules come after the hardware drivers they sit on
+    assert modules.index("mlx5_ib") < modules.index("ib_ipoib") < modules.index("rdma_rxe")
+
+
 def test_profile_networkmanager_rejects_is_not_written(tree):
     interfaces = [{"name": "ib0", "type": "infiniband", "port_guid": "0x0002c903000c7811", "ipv4": "192.168.100.11",
                    "network": "fabric0", "nm_settings": {"infiniband": {"transport-mode": "bogus"}}}]
