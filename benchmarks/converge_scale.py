@@ -440,7 +440,7 @@ def report(results, args):
     lines = [
         "## Converging 1,000 to 10,000 nodes (`dhcp_server` + `boot_loader`)",
         "",
-        "Written by `benchmarks/converge_scale.py --runs %d` on %s, %d CPUs, Python %s, %s, against one podman "
+        "Written by `benchmarks/converge_scale.py --runs %d` (at most; the table gives each row's runs) on %s, %d CPUs, Python %s, %s, against one podman "
         "systemd container (`%s`). Connections: `ssh` is OpenSSH with ansible's ControlPersist master and "
         "pipelining (what a site uses; sshd reached through `podman exec -i <container> sshd -i`, the container "
         "having no route from the host); `podman` is containers.podman's connection, which cannot pipeline: six "
@@ -453,14 +453,15 @@ def report(results, args):
         "configuration and menus removed, dhcpd stopped, packages installed; no-change = the same play again; "
         "one-node = one node's address changed (odd rounds move it, even rounds move it back). Median of the runs, seconds.",
         "",
-        "| nodes | connection | host blocks | first s | no-change s (changed) | one-node s (changed) | `dhcpd -t` s "
+        "| nodes | connection | runs | host blocks | first s | no-change s (changed) | one-node s (changed) | `dhcpd -t` s "
         "| dhcpd start-up s | load avg |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     scaled = [r for r in results if "first" in r]
     for r in scaled:
-        lines.append("| %d | %s | %d | %.1f | %.1f (%s) | %.1f (%s) | %.2f | %.2f | %s |" % (
-            r["nodes"], r["connection"], r["host_blocks"], med(r["first"]), med(r["nochange"]),
+        # rows merged from several result files may have different run counts: each row says its own
+        lines.append("| %d | %s | %d | %d | %.1f | %.1f (%s) | %.1f (%s) | %.2f | %.2f | %s |" % (
+            r["nodes"], r["connection"], len(r["first"]), r["host_blocks"], med(r["first"]), med(r["nochange"]),
             "/".join(str(c) for c in r["changed"]), med(r["onenode"]),
             "/".join(str(c) for c in r.get("onenode_changed", [])), r["dhcpd_t"], r["dhcpd_start"],
             " ".join("%.1f" % x for x in r["load"])))
