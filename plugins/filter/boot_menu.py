@@ -76,14 +76,8 @@ def _templates(templates_dir):
     return env
 
 
-def boot_menu_files(menus, default_menu_value, templates_dir, kind, context):
-    """{path under the TFTP root: content} of every menu of one kind (grub or pxelinux)."""
-    menus = _plain(menus) or []
-    menu_default = _plain(default_menu_value)
-    ctx = _plain(context) or {}
-    if kind not in ("grub", "pxelinux"):
-        raise AnsibleFilterError("fabric.boot.boot_menu_files: kind must be grub or pxelinux, got %r" % (kind,))
-    env = _templates(str(templates_dir))
+def _menu_files(menus, menu_default, env, kind, ctx):
+    """{path under the TFTP root: content} of every menu of one kind, from plain data."""
     base = {
         "ansible_managed": ctx.get("managed", "Ansible managed"),
         "boot_loader_timeout": ctx.get("timeout", 5),
@@ -91,29 +85,80 @@ def boot_menu_files(menus, default_menu_value, templates_dir, kind, context):
         "boot_loader_grub_initrd_command": ctx.get("initrd_command", "initrd"),
     }
     files = {}
+    if kind == "grub":
+        menu_t = env.get_template("grub.cfg.j2")
+        for menu in menus:
+            text = menu_t.render(base, __boot_loader_menu=menu)
+            for name in menu["grub_files"]:
+                files["uefi/" + name] = text
+        files["uefi/grub.cfg"] = menu_t.render(base, __boot_loader_menu=menu_default,
+                                               __boot_loader_dispatch=menus)
+        dispatch = env.get_template("grub-dispatch.cfg.j2").render(base, __boot_loader_menus=menus)
+        for subdir in ctx.get("dispatch_dirs", []):
+            files[subdir + "/grub.cfg"] = dispatch
+    else:
+        menu_t = env.get_template("pxelinux.cfg.j2")
+        for menu in menus:
+            text = menu_t.render(base, __boot_loader_menu=menu)
+            for name in menu["pxelinux_files"]:
+                files["pxelinux/pxelinux.cfg/" + name] = text
+        files["pxelinux/pxelinux.cfg/default"] = menu_t.render(base, __boot_loader_menu=menu_default)
+    return files
+
+
+def boot_menu_files(menus, default_menu_value, templates_dir, kind, context):
+    """{path under the TFTP root: content} of every menu of one kind (grub or pxelinux)."""
+    if kind not in ("grub", "pxelinux"):
+        raise AnsibleFilterError("fabric.boot.boot_menu_files: kind must be grub or pxelinux, got %r" % (kind,))
     try:
-        if kind == "grub":
-            menu_t = env.get_template("grub.cfg.j2")
-            for menu in menus:
-                text = menu_t.render(base, __boot_loader_menu=menu)
-                for name in menu["grub_files"]:
-                    files["uefi/" + name] = text
-            files["uefi/grub.cfg"] = menu_t.render(base, __boot_loader_menu=menu_default,
-                                                   __boot_loader_dispatch=menus)
-            dispatch = env.get_template("grub-dispatch.cfg.j2").render(base, __boot_loader_menus=menus)
-            for subdir in ctx.get("dispatch_dirs", []):
-                files[subdir + "/grub.cfg"] = dispatch
-        else:
-            menu_t = env.get_template("pxelinux.cfg.j2")
-            for menu in menus:
-                text = menu_t.render(base, __boot_loader_menu=menu)
-                for name in menu["pxelinux_files"]:
-                    files["pxelinux/pxelinux.cfg/" + name] = text
-            files["pxelinux/pxelinux.cfg/default"] = menu_t.render(base, __boot_loader_menu=menu_default)
+        return _menu_files(_plain(menus) or [], _plain(default_menu_value), _templates(str(templates_dir)),
+                           kind, _plain(context) or {})
     except jinja2.TemplateError as exc:
         raise AnsibleFilterError("fabric.boot.boot_menu_files: %s template in %s: %s"
                                  % (kind, os.path.basename(str(templates_dir)), exc))
-    return files
+
+
+def _secure_boot_in_use(menus, networks, options):
+    """uefi-sb/ is served when the server default, any network or any port asks for Secure Boot."""
+    nets = networks.values() if isinstance(networks, dict) else (networks or [])
+    return (bool(options.get("secure_boot")) or any(m.get("secure_boot") for m in menus)
+            or any(isinstance(n, dict) and n.get("secure_boot") for n in nets))
+
+
+def boot_menu_set(nodes, networks, images, templates_dir, options=None, render=None):
+    """Everything boot_loader's menu tasks need, from one call on plain data.
+
+    Composing (boot_menus) and rendering (boot_menu_files) in separate tasks hands the
+    10,000-entry menu list from task to task as a fact, and ansible-core templates every element
+    of it again at each use (about 2 s per use at 10,000 nodes, docs/performance.md); here it
+    never leaves Python. The result holds only what the tasks read: the files per boot loader,
+    and two small facts for the Secure Boot tasks.
+    """
+    opts = _plain(options) or {}
+    ctx = _plain(render) or {}
+    nets = _plain(networks)
+    try:
+        menus = node_menus(_plain(nodes), nets, _plain(images), None, opts)
+        menu_default = default_menu(nets, _plain(images), opts)
+    except BootMenuError as exc:
+        raise AnsibleFilterError("fabric.boot.boot_menu_set: %s" % exc)
+    uefi = bool(ctx.get("uefi", True))
+    sb_in_use = uefi and _secure_boot_in_use(menus, nets, opts)
+    env = _templates(str(templates_dir))
+    try:
+        grub = _menu_files(menus, menu_default, env, "grub",
+                           dict(ctx, dispatch_dirs=["grub"] + (["uefi-sb"] if sb_in_use else []))) if uefi else {}
+        pxelinux = _menu_files(menus, menu_default, env, "pxelinux", ctx) if ctx.get("bios", True) else {}
+    except jinja2.TemplateError as exc:
+        raise AnsibleFilterError("fabric.boot.boot_menu_set: template in %s: %s"
+                                 % (os.path.basename(str(templates_dir)), exc))
+    return {
+        "grub": grub,
+        "pxelinux": pxelinux,
+        "ports": len(menus),
+        "secure_boot_in_use": sb_in_use,
+        "secure_boot_http": sorted(m["name"] for m in menus if m.get("secure_boot") and m.get("fetch") == "http"),
+    }
 
 
 class FilterModule(object):
@@ -123,4 +168,5 @@ class FilterModule(object):
             "boot_default_menu": boot_default_menu,
             "boot_kernel_args": boot_kernel_args,
             "boot_menu_files": boot_menu_files,
+            "boot_menu_set": boot_menu_set,
         }

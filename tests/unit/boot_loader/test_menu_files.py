@@ -3,7 +3,7 @@ templates give per file, and GRUB files that grub-script-check accepts."""
 import shutil
 import subprocess
 
-from ansible_collections.fabric.boot.plugins.filter.boot_menu import boot_menu_files
+from ansible_collections.fabric.boot.plugins.filter.boot_menu import boot_menu_files, boot_menu_set
 
 from .test_templates import IMAGES, NETWORKS, NODES, ROLE, _render, _vars, bm
 
@@ -40,3 +40,32 @@ def test_every_grub_file_passes_grub_script_check(tmp_path):
         path.write_text(text)
         r = subprocess.run([GRUB_CHECK, str(path)], capture_output=True, text=True, check=False)
         assert r.returncode == 0, (name, r.stdout, r.stderr)
+
+
+def test_menu_set_is_boot_menus_then_boot_menu_files():
+    """The one call the role makes gives the same files as composing and rendering apart."""
+    menus, default = bm.node_menus(NODES, NETWORKS, IMAGES), bm.default_menu(NETWORKS, IMAGES)
+    got = boot_menu_set(NODES, NETWORKS, IMAGES, ROLE + "/templates", {}, dict(CTX, uefi=True, bios=True))
+    assert got["grub"] == boot_menu_files(menus, default, ROLE + "/templates", "grub", dict(CTX, dispatch_dirs=["grub"]))
+    assert got["pxelinux"] == boot_menu_files(menus, default, ROLE + "/templates", "pxelinux", CTX)
+    assert got["ports"] == len(menus) and got["secure_boot_in_use"] is False and got["secure_boot_http"] == []
+    only_bios = boot_menu_set(NODES, NETWORKS, IMAGES, ROLE + "/templates", {}, dict(CTX, uefi=False, bios=True))
+    assert only_bios["grub"] == {} and only_bios["pxelinux"] == got["pxelinux"]
+
+
+def test_menu_set_serves_uefi_sb_when_any_level_asks_for_secure_boot():
+    """Server default, one network or one port: each adds the uefi-sb/ dispatch menu; without
+    UEFI there is nothing to serve it with. Ports with Secure Boot over HTTP are named."""
+    tdir, ctx = ROLE + "/templates", dict(CTX, uefi=True, bios=False)
+    name = next(iter(NETWORKS))
+    nets = {k: (dict(v, secure_boot=True) if k == name else v) for k, v in NETWORKS.items()}
+    host, ifaces = next(iter(NODES.items()))
+    nodes = dict(NODES, **{host: [dict(ifaces[0], secure_boot=True, boot_fetch="http")] + list(ifaces[1:])})
+    for args, opts in (((NODES, NETWORKS), {"secure_boot": True}), ((NODES, nets), {}), ((nodes, NETWORKS), {})):
+        got = boot_menu_set(args[0], args[1], IMAGES, tdir, opts, ctx)
+        assert got["secure_boot_in_use"] is True and "uefi-sb/grub.cfg" in got["grub"], (args, opts)
+    port = boot_menu_set(nodes, NETWORKS, IMAGES, tdir, {}, ctx)
+    assert port["secure_boot_http"] == [bm.node_menus(nodes, NETWORKS, IMAGES)[0]["name"]]
+    assert boot_menu_set(NODES, NETWORKS, IMAGES, tdir, {"secure_boot": True}, dict(ctx, uefi=False))["secure_boot_in_use"] is False
+    plain = boot_menu_set(NODES, NETWORKS, IMAGES, tdir, {}, ctx)
+    assert plain["secure_boot_in_use"] is False and "uefi-sb/grub.cfg" not in plain["grub"]

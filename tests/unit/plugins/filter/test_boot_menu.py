@@ -35,7 +35,7 @@ def by_name(ms):
 
 
 def test_public_names():
-    assert set(F) == {"boot_menus", "boot_default_menu", "boot_kernel_args", "boot_menu_files"}
+    assert set(F) == {"boot_menus", "boot_default_menu", "boot_kernel_args", "boot_menu_files", "boot_menu_set"}
 
 
 def test_infiniband_menu_uses_ib_mac48_and_hex_ip():
