@@ -155,7 +155,6 @@ def boot_menu_set(nodes, networks, images, templates_dir, options=None, render=N
     return {
         "grub": grub,
         "pxelinux": pxelinux,
-        "ports": len(menus),
         "secure_boot_in_use": sb_in_use,
         "secure_boot_http": sorted(m["name"] for m in menus if m.get("secure_boot") and m.get("fetch") == "http"),
     }

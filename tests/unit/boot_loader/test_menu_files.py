@@ -48,7 +48,7 @@ def test_menu_set_is_boot_menus_then_boot_menu_files():
     got = boot_menu_set(NODES, NETWORKS, IMAGES, ROLE + "/templates", {}, dict(CTX, uefi=True, bios=True))
     assert got["grub"] == boot_menu_files(menus, default, ROLE + "/templates", "grub", dict(CTX, dispatch_dirs=["grub"]))
     assert got["pxelinux"] == boot_menu_files(menus, default, ROLE + "/templates", "pxelinux", CTX)
-    assert got["ports"] == len(menus) and got["secure_boot_in_use"] is False and got["secure_boot_http"] == []
+    assert got["secure_boot_in_use"] is False and got["secure_boot_http"] == []
     only_bios = boot_menu_set(NODES, NETWORKS, IMAGES, ROLE + "/templates", {}, dict(CTX, uefi=False, bios=True))
     assert only_bios["grub"] == {} and only_bios["pxelinux"] == got["pxelinux"]
 

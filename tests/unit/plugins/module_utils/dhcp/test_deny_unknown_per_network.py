@@ -13,7 +13,7 @@ from ansible_collections.fabric.boot.plugins.module_utils.dhcp import dnsmasq, i
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp import intent as dhcp_intent
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp.intent import IntentError
 
-from conftest import build_intent, load_case
+from conftest import BOOT_FILES, build_intent, load_case
 
 
 def _intent(deny_server, mgmt=None, fabric0=None):
@@ -135,3 +135,11 @@ def test_dnsmasq_one_global_ignore_when_every_network_refuses():
 ])
 def test_dnsmasq_filters_the_refusing_networks_range_on_the_known_tag(server, mgmt, fabric0, want):
     assert _dnsmasq_lines(_intent(server, mgmt, fabric0)) == want
+
+
+def test_reservations_of_a_network_not_served_are_rejected():
+    """dhcp_server has no assert of its own for this any more: the intent is the one guard
+    against a dhcp_server_reservations override that names a network the server does not serve."""
+    data = load_case("test-open-sb")
+    with pytest.raises(IntentError, match="reservations name networks that are not served: elsewhere"):
+        dhcp_intent.build(data["networks"], {"elsewhere": []}, {"boot_files": BOOT_FILES})
