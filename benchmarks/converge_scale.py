@@ -52,6 +52,7 @@ PLAY = """---
     - name: Check every network, node interface and image in one pass
       fabric.boot.validate_inventory:
         hosts: "{{ groups['compute'] }}"
+        json_text: true
       run_once: true
       register: fabric_model
 

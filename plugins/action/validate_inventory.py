@@ -10,7 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleUndefinedVariable
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import ModelError, validate_site
+from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import ModelError, nodes_text, validate_site
 
 _ARGS = {
     "hosts": {"type": "list", "elements": "str"},
@@ -19,6 +19,7 @@ _ARGS = {
     "isos": {"type": "list", "elements": "raw"},
     "interfaces_var": {"type": "str", "default": "fabric_interfaces"},
     "boot_image_var": {"type": "str", "default": "fabric_boot_image"},
+    "json_text": {"type": "bool", "default": False},
 }
 
 
@@ -58,7 +59,8 @@ class ActionModule(ActionBase):
             return result
         result.update({
             "changed": False,
-            "fabric_nodes": model["nodes"],
+            # As one string, the nodes cost next to nothing to register and hand to later plays.
+            "fabric_nodes": nodes_text(model["nodes"]) if args["json_text"] else model["nodes"],
             "fabric_networks": model["networks"],
             "node_count": len(model["nodes"]),
             "interface_count": sum(len(v) for v in model["nodes"].values()),

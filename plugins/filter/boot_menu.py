@@ -23,6 +23,7 @@ from ansible_collections.fabric.boot.plugins.module_utils.boot_menu import (
     default_menu,
     node_menus,
 )
+from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import nodes_value
 
 
 def _plain(value):
@@ -39,9 +40,18 @@ def _plain(value):
     return value
 
 
-def boot_menus(nodes, networks, images, host_images=None, options=None):
+def _nodes(value, filter_name):
+    """The nodes as a plain dict, from validate_inventory's dict or its JSON text (json_text)."""
     try:
-        return node_menus(_plain(nodes), _plain(networks), _plain(images),
+        return nodes_value(_plain(value))
+    except ValueError as exc:
+        raise AnsibleFilterError("fabric.boot.%s: %s" % (filter_name, exc))
+
+
+def boot_menus(nodes, networks, images, host_images=None, options=None):
+    nodes = _nodes(nodes, "boot_menus")
+    try:
+        return node_menus(nodes, _plain(networks), _plain(images),
                           _plain(host_images), _plain(options))
     except BootMenuError as exc:
         raise AnsibleFilterError("fabric.boot.boot_menus: %s" % exc)
@@ -137,8 +147,9 @@ def boot_menu_set(nodes, networks, images, templates_dir, options=None, render=N
     opts = _plain(options) or {}
     ctx = _plain(render) or {}
     nets = _plain(networks)
+    nodes = _nodes(nodes, "boot_menu_set")
     try:
-        menus = node_menus(_plain(nodes), nets, _plain(images), None, opts)
+        menus = node_menus(nodes, nets, _plain(images), None, opts)
         menu_default = default_menu(nets, _plain(images), opts)
     except BootMenuError as exc:
         raise AnsibleFilterError("fabric.boot.boot_menu_set: %s" % exc)

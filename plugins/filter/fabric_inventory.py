@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import (
     ModelError,
+    nodes_value,
     normalize_networks,
     reservations,
 )
@@ -21,9 +22,10 @@ def dhcp_reservations(fabric_nodes, fabric_networks):
     networks = normalize_networks(fabric_networks, problems)
     if problems:
         raise AnsibleFilterError("fabric.boot.dhcp_reservations: %s" % ModelError(problems))
-    if not isinstance(fabric_nodes, dict):
-        raise AnsibleFilterError("fabric.boot.dhcp_reservations: fabric_nodes must be the dictionary returned by "
-                                 "fabric.boot.validate_inventory, got %s" % type(fabric_nodes).__name__)
+    try:
+        fabric_nodes = nodes_value(fabric_nodes)
+    except ValueError as exc:
+        raise AnsibleFilterError("fabric.boot.dhcp_reservations: %s" % exc)
     try:
         return reservations(fabric_nodes, networks)
     except (KeyError, TypeError, ValueError) as exc:

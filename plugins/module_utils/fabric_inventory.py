@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import json
 import re
 
 from ansible_collections.fabric.boot.plugins.module_utils import config_syntax
@@ -671,3 +672,24 @@ def validate_site(nodes, networks, boot_images=None, isos=None):
     problems.extend(check_interface_values(model["nodes"], model["networks"]))
     problems.extend(check_reservation_names(model["nodes"], model["networks"]))
     return model, problems
+
+
+def nodes_text(nodes):
+    """The normalised nodes as one compact JSON string (validate_inventory's json_text).
+
+    ansible-core 2.19 templates a registered structure again, element by element, at every use
+    (about 2 s per use of 10,000 nodes, docs/performance.md); a string it hands on as it is."""
+    return json.dumps(nodes, sort_keys=True, separators=(",", ":"))
+
+
+def nodes_value(value, what="fabric_nodes"):
+    """The normalised nodes from the dict validate_inventory returns or from its JSON text."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValueError("%s: not the JSON text fabric.boot.validate_inventory returns (%s)" % (what, exc))
+    if not isinstance(value, dict):
+        raise ValueError("%s: must be the dictionary fabric.boot.validate_inventory returns, or its JSON text; "
+                         "got %s" % (what, type(value).__name__))
+    return value

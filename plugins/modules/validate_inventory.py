@@ -60,6 +60,17 @@ options:
     description: Name of the host variable that names a node's boot image.
     type: str
     default: fabric_boot_image
+  json_text:
+    description:
+      - Return C(fabric_nodes) as one compact JSON string instead of a dictionary.
+      - ansible-core templates a registered structure again, element by element, wherever a later
+        task uses it (about 2 s per use of 10,000 nodes); a string it hands on as it is. The
+        collection's roles and filters (C(fabric_nodes), C(boot_loader_nodes),
+        C(fabric.boot.dhcp_reservations), C(fabric.boot.boot_menu_set)) take either form.
+      - C(playbooks/site.yml) sets it.
+    type: bool
+    default: false
+    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -85,6 +96,12 @@ EXAMPLES = r"""
   run_once: true
   register: fabric_model
 
+- name: Hand the nodes of a large site to later plays as one string (site.yml does)
+  fabric.boot.validate_inventory:
+    json_text: true
+  run_once: true
+  register: fabric_model
+
 - name: Check only the compute nodes against an explicit network table
   fabric.boot.validate_inventory:
     hosts: "{{ groups['compute'] }}"
@@ -94,9 +111,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 fabric_nodes:
-  description: Host name to its normalised interfaces (canonical C(port_guid) or C(mac), C(ipv4), C(prefix), C(boot_image)).
+  description:
+    - Host name to its normalised interfaces (canonical C(port_guid) or C(mac), C(ipv4), C(prefix), C(boot_image)).
+    - With O(json_text), the same as one JSON string.
   returned: success
-  type: dict
+  type: raw
   sample:
     node001:
       - name: ib0
@@ -140,6 +159,7 @@ def main():
             isos=dict(type="list", elements="raw"),
             interfaces_var=dict(type="str", default="fabric_interfaces"),
             boot_image_var=dict(type="str", default="fabric_boot_image"),
+            json_text=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

@@ -18,7 +18,13 @@ PLAY = textwrap.dedent("""\
       tasks:
         - name: Validate the inventory
           fabric.boot.validate_inventory:
+            json_text: "{{ json_text | default(false) | bool }}"
           register: fabric_model
+        - name: Record the type the nodes came back as
+          ansible.builtin.copy:
+            dest: "{{ marker }}.type"
+            content: "{{ fabric_model.fabric_nodes | type_debug }}"
+            mode: "0644"
         - name: Write the marker (must never run on a bad inventory)
           ansible.builtin.copy:
             dest: "{{ marker }}"
@@ -37,13 +43,13 @@ BAD_HOSTS = textwrap.dedent("""\
     """)
 
 
-def run_play(tmp_path, inventory):
+def run_play(tmp_path, inventory, *extra):
     play = tmp_path / "play.yml"
     play.write_text(PLAY)
     marker = tmp_path / "marker.json"
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
                ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_STDOUT_CALLBACK="json")
-    proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(play), "-e", "marker=%s" % marker],
+    proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(play), "-e", "marker=%s" % marker] + list(extra),
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, check=False)
     return proc, marker
 
@@ -57,6 +63,20 @@ def test_example_inventory_is_valid_and_reserves_every_form(tmp_path):
                      "node002-ib0-flexboot", "node002-ib0-htype32", "node002-ib0-ipxe",
                      "node003-ib0-flexboot", "node003-ib0-htype32", "node003-ib0-ipxe"]
     assert [r["mac"] for r in reservations["mgmt"]] == ["52:54:00:12:34:01"]
+
+
+def test_json_text_gives_one_string_and_the_same_reservations(tmp_path):
+    """site.yml's form: the nodes as one JSON string, which dhcp_reservations reads as it reads the dict."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    inventory = os.path.join(EXAMPLES, "inventory")
+    proc, marker = run_play(tmp_path / "a", inventory, "-e", "json_text=true")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc2, marker2 = run_play(tmp_path / "b", inventory)
+    assert proc2.returncode == 0, proc2.stdout[-3000:] + proc2.stderr[-3000:]
+    assert (tmp_path / "a" / "marker.json.type").read_text() == "str"
+    assert (tmp_path / "b" / "marker.json.type").read_text() == "dict"
+    assert json.loads(marker.read_text()) == json.loads(marker2.read_text())
 
 
 def test_node_table_example_gives_the_same_reservations(tmp_path):
