@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import jinja2
@@ -141,8 +142,8 @@ def boot_menu_set(nodes, networks, images, templates_dir, options=None, render=N
     Composing (boot_menus) and rendering (boot_menu_files) in separate tasks hands the
     10,000-entry menu list from task to task as a fact, and ansible-core templates every element
     of it again at each use (about 2 s per use at 10,000 nodes, docs/performance.md); here it
-    never leaves Python. The result holds only what the tasks read: the files per boot loader,
-    and two small facts for the Secure Boot tasks.
+    never leaves Python. The result holds only what the tasks read: the files per boot loader
+    (as JSON text), and two small facts for the Secure Boot tasks.
     """
     opts = _plain(options) or {}
     ctx = _plain(render) or {}
@@ -163,9 +164,11 @@ def boot_menu_set(nodes, networks, images, templates_dir, options=None, render=N
     except jinja2.TemplateError as exc:
         raise AnsibleFilterError("fabric.boot.boot_menu_set: template in %s: %s"
                                  % (os.path.basename(str(templates_dir)), exc))
+    # The files as JSON text: ansible-core hands a string on as it is, where a fact of 21,000
+    # paths would be templated again at its use; file_set's dict option reads the text.
     return {
-        "grub": grub,
-        "pxelinux": pxelinux,
+        "grub": json.dumps(grub, separators=(",", ":")),
+        "pxelinux": json.dumps(pxelinux, separators=(",", ":")),
         "secure_boot_in_use": sb_in_use,
         "secure_boot_http": sorted(m["name"] for m in menus if m.get("secure_boot") and m.get("fetch") == "http"),
     }

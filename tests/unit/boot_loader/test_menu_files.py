@@ -1,5 +1,6 @@
 """fabric.boot.boot_menu_files: every menu file of the role from one call, the same bytes the
 templates give per file, and GRUB files that grub-script-check accepts."""
+import json
 import shutil
 import subprocess
 
@@ -42,14 +43,20 @@ def test_every_grub_file_passes_grub_script_check(tmp_path):
         assert r.returncode == 0, (name, r.stdout, r.stderr)
 
 
+def _loaded(menu_set):
+    """boot_menu_set hands the files on as JSON text (file_set reads it as a dict)."""
+    assert isinstance(menu_set["grub"], str) and isinstance(menu_set["pxelinux"], str)
+    return dict(menu_set, grub=json.loads(menu_set["grub"]), pxelinux=json.loads(menu_set["pxelinux"]))
+
+
 def test_menu_set_is_boot_menus_then_boot_menu_files():
     """The one call the role makes gives the same files as composing and rendering apart."""
     menus, default = bm.node_menus(NODES, NETWORKS, IMAGES), bm.default_menu(NETWORKS, IMAGES)
-    got = boot_menu_set(NODES, NETWORKS, IMAGES, ROLE + "/templates", {}, dict(CTX, uefi=True, bios=True))
+    got = _loaded(boot_menu_set(NODES, NETWORKS, IMAGES, ROLE + "/templates", {}, dict(CTX, uefi=True, bios=True)))
     assert got["grub"] == boot_menu_files(menus, default, ROLE + "/templates", "grub", dict(CTX, dispatch_dirs=["grub"]))
     assert got["pxelinux"] == boot_menu_files(menus, default, ROLE + "/templates", "pxelinux", CTX)
     assert got["secure_boot_in_use"] is False and got["secure_boot_http"] == []
-    only_bios = boot_menu_set(NODES, NETWORKS, IMAGES, ROLE + "/templates", {}, dict(CTX, uefi=False, bios=True))
+    only_bios = _loaded(boot_menu_set(NODES, NETWORKS, IMAGES, ROLE + "/templates", {}, dict(CTX, uefi=False, bios=True)))
     assert only_bios["grub"] == {} and only_bios["pxelinux"] == got["pxelinux"]
 
 
@@ -62,10 +69,10 @@ def test_menu_set_serves_uefi_sb_when_any_level_asks_for_secure_boot():
     host, ifaces = next(iter(NODES.items()))
     nodes = dict(NODES, **{host: [dict(ifaces[0], secure_boot=True, boot_fetch="http")] + list(ifaces[1:])})
     for args, opts in (((NODES, NETWORKS), {"secure_boot": True}), ((NODES, nets), {}), ((nodes, NETWORKS), {})):
-        got = boot_menu_set(args[0], args[1], IMAGES, tdir, opts, ctx)
+        got = _loaded(boot_menu_set(args[0], args[1], IMAGES, tdir, opts, ctx))
         assert got["secure_boot_in_use"] is True and "uefi-sb/grub.cfg" in got["grub"], (args, opts)
     port = boot_menu_set(nodes, NETWORKS, IMAGES, tdir, {}, ctx)
     assert port["secure_boot_http"] == [bm.node_menus(nodes, NETWORKS, IMAGES)[0]["name"]]
     assert boot_menu_set(NODES, NETWORKS, IMAGES, tdir, {"secure_boot": True}, dict(ctx, uefi=False))["secure_boot_in_use"] is False
-    plain = boot_menu_set(NODES, NETWORKS, IMAGES, tdir, {}, ctx)
+    plain = _loaded(boot_menu_set(NODES, NETWORKS, IMAGES, tdir, {}, ctx))
     assert plain["secure_boot_in_use"] is False and "uefi-sb/grub.cfg" not in plain["grub"]

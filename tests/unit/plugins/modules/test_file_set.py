@@ -140,3 +140,16 @@ def test_prune_without_a_manifest_yet_uses_the_marker(tmp_path):
     assert (root / "uefi" / "grub.cfg-01-hand").exists()
     rc, res = call(tmp_path, path=str(root), files=FILES, prune=["uefi/grub.cfg-*"], manifest=manifest)
     assert rc == 0 and not res["changed"] and res["kept"] == ["uefi/grub.cfg-01-hand"], res
+
+
+def test_files_as_json_text_and_an_invocation_without_contents(tmp_path):
+    """boot_menu_set hands the files on as JSON text; the result names how many, not what."""
+    root = _tree(tmp_path)
+    rc, res = call(tmp_path, path=str(root), files=json.dumps(FILES))
+    assert rc == 0 and sorted(res["written"]) == sorted(FILES), res
+    assert (root / "uefi" / "grub.cfg").read_text() == "set timeout=2\n"
+    assert res["invocation"]["module_args"]["files"] == "(2 files)"
+    assert res["invocation"]["module_args"]["path"] == str(root)
+    assert "set timeout" not in json.dumps(res)
+    rc, res = call(tmp_path, path=str(tmp_path / "nosuch"), files=FILES)
+    assert rc != 0 and res["failed"] and "set timeout" not in json.dumps(res), res
