@@ -71,6 +71,7 @@ def test_kea_refuses_a_directly_attached_ib_network(tmp_path):
                                 "fabric_networks": _networks(None)})
     assert proc.returncode != 0, out[-4000:]
     assert "network fabric0 has InfiniBand/Omni-Path ports but no relay" in out, out[-4000:]
-    # Refused when the daemon is chosen, before any package or file is touched.
-    assert "Choose the DHCP daemon" in out.split("fatal:")[0].rsplit("TASK [", 1)[1], out[-4000:]
+    # Refused where the intent is computed and its daemon chosen, before any package or file
+    # is touched.
+    assert "and choose its daemon" in out.split("fatal:")[0].rsplit("TASK [", 1)[1], out[-4000:]
     assert not (tmp_path / "dhcp.conf").exists()
