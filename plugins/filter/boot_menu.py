@@ -75,14 +75,29 @@ def boot_kernel_args(image, interface=None, server=None, options=None):
 _ENVS = {}
 
 
+class _MenuEnvironment(jinja2.Environment):
+    """Jinja's attribute lookup (menu.entries) tries a Python attribute first and the dict key
+    only after that failed, an AttributeError raised and caught per lookup: about 1.3 million
+    lookups for 10,000 nodes' menus. The menus are plain dicts built by boot_menu.py, so the
+    key is looked up first; anything else, or a missing key, goes the usual way."""
+
+    def getattr(self, obj, attribute):
+        if isinstance(obj, dict):
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return jinja2.Environment.getattr(self, obj, attribute)
+
+
 def _templates(templates_dir):
     """The role's own templates, compiled once per run with the template module's settings
     (trim_blocks; a trailing newline kept), so rendering 20,000 menus costs one compile."""
     env = _ENVS.get(templates_dir)
     if env is None:
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir), trim_blocks=True,
-                                 keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
-                                 autoescape=False)
+        env = _MenuEnvironment(loader=jinja2.FileSystemLoader(templates_dir), trim_blocks=True,
+                               keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+                               autoescape=False)
         _ENVS[templates_dir] = env
     return env
 

