@@ -16,11 +16,31 @@ from ansible_collections.fabric.boot.plugins.module_utils.dhcp import intent as 
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp import render as dhcp_render
 
 
-def dhcp_intent_filter(reservations, networks, settings=None):
+def _reservations(value, what):
+    """Reservations as the dict, or as the JSON text dhcp_reservations returns with json_text=true."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise AnsibleFilterError("fabric.boot.%s: the reservations are not the JSON text "
+                                     "fabric.boot.dhcp_reservations returns (%s)" % (what, exc))
+    if not isinstance(value, dict):
+        raise AnsibleFilterError("fabric.boot.%s: the reservations must be a dictionary of network to list "
+                                 "(fabric.boot.dhcp_reservations), or its JSON text; got %s"
+                                 % (what, type(value).__name__))
+    return value
+
+
+def _build(reservations, networks, settings, what):
+    reservations = _reservations(reservations, what)
     try:
         return dhcp_intent.build(networks, reservations, settings)
     except (dhcp_intent.IntentError, KeyError, TypeError) as exc:
-        raise AnsibleFilterError("fabric.boot.dhcp_intent: %s" % exc)
+        raise AnsibleFilterError("fabric.boot.%s: %s" % (what, exc))
+
+
+def dhcp_intent_filter(reservations, networks, settings=None):
+    return _build(reservations, networks, settings, "dhcp_intent")
 
 
 def _intent(value):
@@ -36,7 +56,7 @@ def dhcp_plan(reservations, networks, settings=None, requested="auto", os_family
     ansible-core 2.19 templates a fact again, element by element, at every use; the intent of
     10,000 nodes as a fact cost about 2 s per use (docs/performance.md), the same as a string
     next to nothing. dhcp_config and dhcp_backend take the text as they take the dict."""
-    intent = dhcp_intent_filter(reservations, networks, settings)
+    intent = _build(reservations, networks, settings, "dhcp_plan")
     choice = dhcp_backend(intent, requested, os_family, major_version)
     choice["intent"] = json.dumps(intent, sort_keys=True, separators=(",", ":"))
     return choice

@@ -65,3 +65,23 @@ def test_plan_rejects_reservations_of_unserved_networks():
 def test_config_names_bad_json_text():
     with pytest.raises(AnsibleFilterError, match="dhcp_config"):
         F["dhcp_config"]("{not json", "isc")
+
+
+def test_plan_and_intent_are_the_same_from_reservations_as_text():
+    """dhcp_server's default hands the reservations on as JSON text (dhcp_reservations json_text=true)."""
+    from ansible_collections.fabric.boot.plugins.filter.fabric_inventory import dhcp_reservations
+    model, problems = fabric_inventory.validate_site(NODES, NETWORKS)
+    assert not problems, problems
+    res = dhcp_reservations(model["nodes"], NETWORKS)
+    text = dhcp_reservations(model["nodes"], NETWORKS, json_text=True)
+    assert isinstance(text, str) and json.loads(text) == res
+    nets = model["networks"]
+    assert F["dhcp_intent"](text, nets, SETTINGS) == F["dhcp_intent"](res, nets, SETTINGS)
+    assert F["dhcp_plan"](text, nets, SETTINGS, "auto", "Debian", "12") == F["dhcp_plan"](res, nets, SETTINGS, "auto", "Debian", "12")
+
+
+@pytest.mark.parametrize("bad,words", [("{fabric0", "not the JSON text"), ("[1]", "got list"), (["x"], "got list")])
+def test_bad_reservations_are_named(bad, words):
+    for name in ("dhcp_plan", "dhcp_intent"):
+        with pytest.raises(AnsibleFilterError, match="fabric.boot.%s: .*%s" % (name, words)):
+            F[name](bad, {}, SETTINGS)

@@ -153,3 +153,23 @@ def test_files_as_json_text_and_an_invocation_without_contents(tmp_path):
     assert "set timeout" not in json.dumps(res)
     rc, res = call(tmp_path, path=str(tmp_path / "nosuch"), files=FILES)
     assert rc != 0 and res["failed"] and "set timeout" not in json.dumps(res), res
+
+
+def test_the_invocation_logged_on_the_host_names_the_count_not_the_contents(tmp_path):
+    """AnsibleModule logs its parameters to syslog or the journal: 16 MB of menus at 10,000 nodes."""
+    root = _tree(tmp_path)
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"path": str(root), "files": FILES}}))
+    # the module's own entry point, with AnsibleModule.log writing to stderr instead of syslog
+    run = ("import runpy, sys\n"
+           "from ansible.module_utils import basic\n"
+           "basic.AnsibleModule.log = lambda self, msg, log_args=None: sys.stderr.write('LOG %s\\n' % msg)\n"
+           "sys.argv = sys.argv[1:]\n"
+           "runpy.run_path(sys.argv[0], run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-c", run, MODULE, str(path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=COLLECTIONS), check=False)
+    log = proc.stderr.decode()
+    assert proc.returncode == 0, (proc.stdout, log)
+    assert "LOG Invoked with" in log and "files=(2 files)" in log, log
+    assert "set timeout" not in log, log
+    assert (root / "uefi" / "grub.cfg").read_text() == "set timeout=2\n"
