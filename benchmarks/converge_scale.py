@@ -104,6 +104,8 @@ def loadavg():
 # ControlPersist master and pipelining, one module run per task. The container has no route from
 # the host, so ssh's transport is sshd in inetd mode on podman exec's stdin (ProxyCommand): the
 # master connection pays podman exec once, every task after it is a channel on that master.
+# UsePAM=no: no logind session and systemd --user instance per connection (in a reused container a
+# new session could wait minutes for the previous run's user@0.service to finish stopping).
 # "podman" is containers.podman's connection, which cannot pipeline (has_pipelining = False):
 # each task is six podman calls (mount, home, mkdir, put, run, rm), about 0.6 s above ssh.
 SSH_VARS = """      ansible_connection: ssh
@@ -111,7 +113,7 @@ SSH_VARS = """      ansible_connection: ssh
       ansible_user: root
       ansible_ssh_private_key_file: %(key)s
       ansible_ssh_common_args: >-
-        -o ProxyCommand="podman exec -i %(container)s /usr/sbin/sshd -i"
+        -o ProxyCommand="podman exec -i %(container)s /usr/sbin/sshd -i -o UsePAM=no"
         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
 """
 

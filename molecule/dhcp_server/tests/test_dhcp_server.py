@@ -29,6 +29,18 @@ def test_service_active_and_enabled(host):
     assert host.process.filter(comm="dhcpd")
 
 
+def test_the_unit_tracks_dhcpd_itself(host):
+    """The drop-in makes dhcpd the unit's main process: systemd sees it die, no 2 s sleep per start."""
+    dropin = host.file("/etc/systemd/system/isc-dhcp-server.service.d/fabric-boot.conf")
+    assert dropin.is_file and dropin.user == "root" and dropin.mode == 0o644
+    main = host.run("systemctl show -P MainPID isc-dhcp-server").stdout.strip()
+    assert main not in ("", "0"), "the unit has no main process: the drop-in is not in effect"
+    assert host.file("/run/dhcpd.pid").content_string.strip() == main
+    assert host.file("/proc/%s/comm" % main).content_string.strip() == "dhcpd"
+    cmdline = host.run("tr '\\0' ' ' < /proc/%s/cmdline" % main).stdout
+    assert "-cf /etc/dhcp/dhcpd.conf" in cmdline and "pxe0" in cmdline, cmdline
+
+
 def test_config_passes_dhcpd(host):
     r = host.run("dhcpd -t -cf /etc/dhcp/dhcpd.conf")
     assert r.rc == 0, r.stderr
