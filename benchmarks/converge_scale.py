@@ -315,6 +315,8 @@ def main():
                 row["nochange"].append(t)
                 row["changed"].append(c)
                 row["profile_nochange"] = profile_tasks(out)
+                # every task of the no-change run, for "where the time goes" (docs/performance.md)
+                row["profile_nochange_all"] = profile_tasks(out, limit=None)
                 print("N=%d no-change %.1f s changed=%d (load %.1f)" % (n, t, c, loadavg()), flush=True)
                 # odd rounds move one node's address, even rounds move it back
                 write_inventory(d, n, changed=n // 2 if r % 2 == 0 else None, connection=args.connection, key=key)
