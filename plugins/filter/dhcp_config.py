@@ -14,25 +14,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp import backend as dhcp_backend_mod
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp import intent as dhcp_intent
 from ansible_collections.fabric.boot.plugins.module_utils.dhcp import render as dhcp_render
-
-
-def _reservations(value, what):
-    """Reservations as the dict, or as the JSON text dhcp_reservations returns with json_text=true."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise AnsibleFilterError("fabric.boot.%s: the reservations are not the JSON text "
-                                     "fabric.boot.dhcp_reservations returns (%s)" % (what, exc))
-    if not isinstance(value, dict):
-        raise AnsibleFilterError("fabric.boot.%s: the reservations must be a dictionary of network to list "
-                                 "(fabric.boot.dhcp_reservations), or its JSON text; got %s"
-                                 % (what, type(value).__name__))
-    return value
+from ansible_collections.fabric.boot.plugins.module_utils.fabric_inventory import json_dict
 
 
 def _build(reservations, networks, settings, what):
-    reservations = _reservations(reservations, what)
+    try:
+        reservations = json_dict(reservations, "the reservations", "fabric.boot.dhcp_reservations")
+    except ValueError as exc:
+        raise AnsibleFilterError("fabric.boot.%s: %s" % (what, exc))
     try:
         return dhcp_intent.build(networks, reservations, settings)
     except (dhcp_intent.IntentError, KeyError, TypeError) as exc:

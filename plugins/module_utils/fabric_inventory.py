@@ -682,14 +682,22 @@ def nodes_text(nodes):
     return json.dumps(nodes, sort_keys=True, separators=(",", ":"))
 
 
-def nodes_value(value, what="fabric_nodes"):
-    """The normalised nodes from the dict validate_inventory returns or from its JSON text."""
+def json_dict(value, what, source):
+    """A dictionary given as itself or as its JSON text (what source returns with json_text).
+
+    Large structures travel between tasks as text: ansible-core 2.19 templates a structure
+    again, element by element, at each use (docs/performance.md)."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError as exc:
-            raise ValueError("%s: not the JSON text fabric.boot.validate_inventory returns (%s)" % (what, exc))
+            raise ValueError("%s: not the JSON text %s returns (%s)" % (what, source, exc))
     if not isinstance(value, dict):
-        raise ValueError("%s: must be the dictionary fabric.boot.validate_inventory returns, or its JSON text; "
-                         "got %s" % (what, type(value).__name__))
+        raise ValueError("%s: must be the dictionary %s returns, or its JSON text; got %s"
+                         % (what, source, type(value).__name__))
     return value
+
+
+def nodes_value(value, what="fabric_nodes"):
+    """The normalised nodes from the dict validate_inventory returns or from its JSON text."""
+    return json_dict(value, what, "fabric.boot.validate_inventory")
