@@ -35,8 +35,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "dhcp"))
+sys.path.insert(0, os.path.join(ROOT, "lab"))
 from perfdoc import replace_section  # noqa: E402
 import storm  # noqa: E402  (the node table generator shared with the DHCP storm)
+from fabric_lab import container_ssh  # noqa: E402
 
 CONTAINER = "fbsc-boot"
 NETNS = "fbsc-conv"
@@ -101,45 +103,17 @@ def loadavg():
 
 
 # How the controller reaches the boot server. "ssh" is what a site uses: OpenSSH with ansible's
-# ControlPersist master and pipelining, one module run per task. The container has no route from
-# the host, so ssh's transport is sshd in inetd mode on podman exec's stdin (ProxyCommand): the
-# master connection pays podman exec once, every task after it is a channel on that master.
-# UsePAM=no: no logind session and systemd --user instance per connection (in a reused container a
-# new session could wait minutes for the previous run's user@0.service to finish stopping).
-# "podman" is containers.podman's connection, which cannot pipeline (has_pipelining = False):
-# each task is six podman calls (mount, home, mkdir, put, run, rm), about 0.6 s above ssh.
-SSH_VARS = """      ansible_connection: ssh
-      ansible_host: %(container)s
-      ansible_user: root
-      ansible_ssh_private_key_file: %(key)s
-      ansible_ssh_common_args: >-
-        -o ProxyCommand="podman exec -i %(container)s /usr/sbin/sshd -i -o UsePAM=no"
-        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-"""
-
-
-def write_inventory(d, n, changed=None, connection="ssh", key=None):
+# ControlPersist master and pipelining, one module run per task, through sshd on podman exec's
+# stdin (fabric_lab.container_ssh, shared with the lab and the fault test). "podman" is
+# containers.podman's connection, which cannot pipeline (has_pipelining = False): each task is
+# six podman calls (mount, home, mkdir, put, run, rm), about 0.6 s above ssh.
+def write_inventory(d, n, changed=None, connection="ssh"):
     plugin = storm.write_inventory(d, n, changed)
+    host = (container_ssh.connection_vars(CONTAINER) if connection == "ssh"
+            else {"ansible_connection": "podman", "ansible_python_interpreter": "/usr/bin/python3"})
     with open(os.path.join(d, "server.yml"), "w") as f:
-        f.write("all:\n  hosts:\n    %s:\n      ansible_python_interpreter: /usr/bin/python3\n" % CONTAINER)
-        if connection == "ssh":
-            f.write(SSH_VARS % {"container": CONTAINER, "key": key})
-        else:
-            f.write("      ansible_connection: podman\n")
+        json.dump({"all": {"hosts": {CONTAINER: host}}}, f)    # JSON is YAML
     return [plugin, os.path.join(d, "server.yml")]
-
-
-def ssh_up(work):
-    """A key of this run's own, authorised for root in the container; sshd and its host keys installed."""
-    key = os.path.join(work, "id_ed25519")
-    sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key])
-    script = ("command -v sshd >/dev/null || { apt-get update -qq && "
-              "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }; "
-              "mkdir -p -m 0700 /root/.ssh /run/sshd && cat > /root/.ssh/authorized_keys && "
-              "chmod 0600 /root/.ssh/authorized_keys")
-    with open(key + ".pub") as pub:
-        sh(["podman", "exec", "-i", CONTAINER, "bash", "-c", script], stdin=pub)
-    return key
 
 
 def run_play(env, inventory, play, profile=True):
@@ -170,6 +144,7 @@ def container_up():
 
 def container_down():
     sh(["podman", "rm", "-f", "-t", "2", CONTAINER], check=False)
+    container_ssh.forget(CONTAINER)
     sh(["bash", os.path.join(ROOT, "tests", "ci", "netns.sh"), "down", NETNS], check=False)
 
 
@@ -294,13 +269,14 @@ def main():
         running = sh(["podman", "ps", "-q", "-f", "name=^%s$" % CONTAINER], check=False).stdout.strip()
         if not (args.reuse and running):
             container_up()
-        key = ssh_up(work) if args.connection == "ssh" else None
+        if args.connection == "ssh":
+            container_ssh.authorize(CONTAINER)
         if not (args.reuse and running):
             # Packages once (not measured): a small inventory converges first.
-            run_play(env, write_inventory(os.path.join(work, "warm"), 10, connection=args.connection, key=key), play)
+            run_play(env, write_inventory(os.path.join(work, "warm"), 10, connection=args.connection), play)
         for n in args.nodes:
             d = os.path.join(work, "n%d" % n)
-            inv = write_inventory(d, n, connection=args.connection, key=key)
+            inv = write_inventory(d, n, connection=args.connection)
             row = {"nodes": n, "connection": args.connection, "first": [], "nochange": [], "onenode": [], "changed": [], "onenode_changed": [],
                    "load": []}
             parts = args.parts.split(",")
@@ -319,7 +295,7 @@ def main():
                 row["profile_nochange_all"] = profile_tasks(out, limit=None)
                 print("N=%d no-change %.1f s changed=%d (load %.1f)" % (n, t, c, loadavg()), flush=True)
                 # odd rounds move one node's address, even rounds move it back
-                write_inventory(d, n, changed=n // 2 if r % 2 == 0 else None, connection=args.connection, key=key)
+                write_inventory(d, n, changed=n // 2 if r % 2 == 0 else None, connection=args.connection)
                 t, c1, out, _ok = run_play(env, inv, play)
                 row["onenode"].append(t)
                 row["onenode_changed"].append(c1)

@@ -15,6 +15,8 @@ import re
 import subprocess
 import time
 
+from . import container_ssh
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NETNS_SH = os.path.join(ROOT, "tests", "ci", "netns.sh")
 IMAGE = os.environ.get("FBLAB_IMAGE", "localhost/debian12-systemd:latest")
@@ -53,6 +55,7 @@ def up(volumes=()):
     for attempt_ in range(120):
         state = sh(["podman", "exec", CONTAINER, "systemctl", "is-system-running", "--wait"], check=False).stdout.strip()
         if state in ("running", "degraded"):
+            container_ssh.authorize(CONTAINER)     # site.yml reaches it over ssh (lab/inventory/host_vars)
             return
         time.sleep(1)
     raise RuntimeError("systemd in %s did not finish starting (state %r)" % (CONTAINER, state))
@@ -62,6 +65,7 @@ def down():
     """Remove everything up() and add_tap() made; safe to call when nothing exists."""
     sh([NETNS_SH, "down", NETNS], check=False)     # takes br0, the veth and the taps with it
     sh(["podman", "rm", "-f", "-t", "3", CONTAINER], check=False)
+    container_ssh.forget(CONTAINER)
 
 
 def add_tap(tap):

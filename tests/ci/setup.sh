@@ -15,8 +15,11 @@ bash "$HERE/apt-packages.sh" > /tmp/fabric-apt.log 2>&1 || { tail -50 /tmp/fabri
 stamp "podman settings (/etc/containers/containers.conf)"
 bash "$HERE/podman-conf.sh"
 
-if [ "${REBUILD_IMAGE:-0}" = 1 ] || ! podman image exists "$IMAGE"; then
-  stamp "build $IMAGE with debootstrap"
+# The image is rebuilt when missing or older than build-image.sh's IMAGE_VERSION.
+want=$(sed -n 's/^IMAGE_VERSION=//p' "$HERE/build-image.sh")
+have=$(podman image inspect --format '{{ index .Labels "org.fabric-boot.image-version" }}' "$IMAGE" 2>/dev/null || true)
+if [ "${REBUILD_IMAGE:-0}" = 1 ] || [ "$have" != "$want" ]; then
+  stamp "build $IMAGE (version $want, found ${have:-none}) with debootstrap"
   bash "$HERE/build-image.sh" /var/tmp/fabric-debian12-rootfs "$IMAGE" > /tmp/fabric-image.log 2>&1 \
     || { tail -50 /tmp/fabric-image.log; exit 1; }
 fi
