@@ -16,7 +16,7 @@ image that boots. Then, --runs times:
 * fetch: for each N of --clients, N HTTP clients at once inside the lab netns, each from its own
   address, GET the newest generation's vmlinuz, initrd.img and rootfs.squashfs one after the
   other, as a node does (GRUB fetches the first two, dracut's livenet the third), from Apache as
-  the http_server role configured it. The HTTP clients are benchmarks/transfer_load.py's (one
+  the http_server role configured it. The HTTP clients are lab/fabric_lab/transfer.py's (one
   thread per client, every file hashed and compared with the server's sha256).
 
 Stored in --data (JSON, committed); --render writes the diskless-image section of
@@ -38,13 +38,14 @@ sys.path.insert(0, HERE)
 from fabric_lab import server  # noqa: E402
 from perfdoc import lab_bench_args, save_json, write_section_with_plot  # noqa: E402
 import transfer_load  # noqa: E402
+from fabric_lab import transfer  # noqa: E402
 
 DATA = os.path.join(ROOT, "docs", "data", "diskless_image.json")
 PLOT = os.path.join(ROOT, "docs", "diskless-fetch.png")
 BUILD_PLAY = os.path.join(HERE, "diskless_build.yml")
 IMAGE = "lab-diskless"                                   # lab/inventory/group_vars/all.yml
 IMAGE_ROOT = "/srv/fabric-lab/diskless-root"             # its root, in the container (a podman overlay)
-IMAGES_DIR = transfer_load.TFTP_ROOT + "/images"         # diskless_image_publish_root + /images
+IMAGES_DIR = transfer.TFTP_ROOT + "/images"              # diskless_image_publish_root + /images
 STAMP = IMAGE_ROOT + "/etc/fabric-bench-stamp"           # the "one file changed"
 PARTS = ("vmlinuz", "initrd.img", "rootfs.squashfs")
 
@@ -93,17 +94,15 @@ BUILD_PHASES = ("first build", "no change", "one file changed")
 def measure_fetches(args, data):
     gen = generations()[-1]
     files = ["images/%s@%d/%s" % (IMAGE, gen, p) for p in PARTS]
-    sums = {n: server.exec_("sha256sum", "%s/%s" % (transfer_load.TFTP_ROOT, n)).stdout.split()[0] for n in files}
+    sums = {n: server.exec_("sha256sum", "%s/%s" % (transfer.TFTP_ROOT, n)).stdout.split()[0] for n in files}
     data.update(files=files, sizes=sizes(gen))
-    for h in transfer_load.CLIENT_HOSTS:
-        server.sh(["ip", "-n", server.NETNS, "addr", "replace", "%s/24" % (transfer_load.CLIENT_NET % h),
-                   "dev", server.BRIDGE])
+    transfer.client_addresses()
     transfer_load.apache("default")           # what the http_server role left, after a fresh start
     for run in range(args.runs):
         for n in args.clients:
             load = os.getloadavg()[0]
-            res = transfer_load.run_batch("http", "--clients", n, "--files", ",".join(files))
-            s = transfer_load.summarize(res, sums, files)
+            res = transfer.run_batch("http", "--clients", n, "--files", ",".join(files))
+            s = transfer.summarize(res, sums, files)
             s.update(run=run + 1, load=load)
             data.setdefault("fetches", []).append(s)
             print("fetch run %d: %3d clients ok %d wall %.1f s %.0f MB/s median client %.1f s max %.1f s load %.1f %s" % (
@@ -238,7 +237,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[10, 50, 200],
                     help="comma-separated numbers of nodes fetching at once (from %d addresses, reused beyond)"
-                    % len(transfer_load.CLIENT_HOSTS))
+                    % len(transfer.CLIENT_HOSTS))
     args = lab_bench_args(ap, DATA, PLOT, "python -m fabric_lab --keep --paths diskless")
     if not args.render:
         measure(args)

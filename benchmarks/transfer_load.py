@@ -10,7 +10,7 @@ images/lab/initrd.img. Then, --runs times, every variant one after the other (so
 the shared machine hits all of them alike):
 
 * TFTP: --tftp-clients processes inside the lab netns, each reading the kernel then the initrd
-  with benchmarks/tftp_client.py at blksize 512 / 1468 / 8192 (tsize asked; windowsize asked once,
+  with lab/fabric_lab/tftp_client.py at blksize 512 / 1468 / 8192 (tsize asked; windowsize asked once,
   to record whether in.tftpd grants it);
 * HTTP: --http-clients threads, each GETting the kernel then the initrd from the /boot alias,
   against Apache with Debian's mpm_event settings (what the http_server role leaves in place)
@@ -24,13 +24,11 @@ time, aggregate MB/s, failures, UDP receive errors on both sides, load average. 
 Needs root (the lab does); the plot needs matplotlib (benchmarks/requirements.txt).
 """
 import argparse
-import http.client
 import json
 import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,16 +36,13 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, HERE)
 from fabric_lab import server  # noqa: E402
+from fabric_lab.transfer import (FILES, TFTP_ROOT, HTTP_PREFIX, client_addresses, run_batch, server_sums,  # noqa: E402
+                                 server_udp, summarize)
 from perfdoc import lab_bench_args, save_json, write_section_with_plot  # noqa: E402
 
 DATA = os.path.join(ROOT, "docs", "data", "transfer_load.json")
 PLOT = os.path.join(ROOT, "docs", "transfer-load.png")
-FILES = ("images/lab/vmlinuz", "images/lab/initrd.img")     # lab/inventory: fabric_boot_images.lab
-TFTP_ROOT = "/var/lib/tftpboot"
-HTTP_PREFIX = "/boot/"                                       # http_server_boot_alias -> the TFTP root
 BLKSIZES = (512, 1468, 8192)
-CLIENT_NET = "192.168.100.%d"
-CLIENT_HOSTS = range(100, 200)
 # Apache variants. "default": nothing added, Debian's mods-available/mpm_event.conf rules
 # (StartServers 2, ThreadsPerChild 25, MaxRequestWorkers 150, ServerLimit 16 compiled in).
 # "tuned": enough workers for every client at once, started up front.
@@ -56,137 +51,7 @@ TUNED = {"StartServers": 10, "ServerLimit": 16, "ThreadsPerChild": 25, "MinSpare
          "MaxSpareThreads": 250, "MaxRequestWorkers": 400}
 
 
-# ---- the batches, run inside the lab netns (a child process: `ip netns exec`) -------------------
-
-def udp_counters():
-    """InErrors and RcvbufErrors of /proc/net/snmp's Udp line (the current netns)."""
-    with open("/proc/net/snmp") as f:
-        rows = [line.split() for line in f if line.startswith("Udp:")]
-    table = dict(zip(rows[0][1:], (int(v) for v in rows[1][1:])))
-    return {k: table[k] for k in ("InErrors", "RcvbufErrors", "InDatagrams", "OutDatagrams")}
-
-
-def tftp_worker(idx, blksize, start, out):
-    import tftp_client
-    start.wait()
-    t0 = time.monotonic()
-    row = {"client": idx, "files": []}
-    for name in FILES:
-        r = tftp_client.fetch(server.SERVER_IP, name, blksize=blksize, source=source_ip(idx))
-        row["files"].append(r)
-        if not r["ok"]:
-            break
-    row["seconds"] = time.monotonic() - t0
-    out.put(row)
-
-
-def source_ip(idx):
-    return CLIENT_NET % CLIENT_HOSTS[idx % len(CLIENT_HOSTS)]
-
-
-def tftp_batch(clients, blksize):
-    import multiprocessing
-    ctx = multiprocessing.get_context("fork")
-    start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=tftp_worker, args=(i, blksize, start, out)) for i in range(clients)]
-    for p in procs:
-        p.start()
-    time.sleep(1.0)         # every process is forked and waiting on the event
-    before = udp_counters()
-    t0 = time.monotonic()
-    start.set()
-    rows = [out.get(timeout=900) for _p in procs]
-    wall = time.monotonic() - t0
-    for p in procs:
-        p.join()
-    return {"wall": wall, "clients": sorted(rows, key=lambda r: r["client"]),
-            "udp": {k: v - before[k] for k, v in udp_counters().items()}}
-
-
-def http_get(idx, name):
-    conn = http.client.HTTPConnection(server.SERVER_IP, 80, timeout=300, source_address=(source_ip(idx), 0))
-    import hashlib
-    digest, size, buf = hashlib.sha256(), 0, bytearray(1 << 18)
-    t0 = time.monotonic()
-    try:
-        conn.request("GET", HTTP_PREFIX + name)
-        resp = conn.getresponse()
-        first = time.monotonic() - t0
-        view = memoryview(buf)
-        while True:
-            n = resp.readinto(buf)
-            if not n:
-                break
-            digest.update(view[:n])
-            size += n
-        ok = resp.status == 200
-        return {"ok": ok, "status": resp.status, "bytes": size, "sha256": digest.hexdigest(),
-                "first_byte": first, "seconds": time.monotonic() - t0, "error": None if ok else "HTTP %d" % resp.status}
-    except OSError as exc:
-        return {"ok": False, "bytes": size, "sha256": None, "seconds": time.monotonic() - t0, "error": repr(exc)}
-    finally:
-        conn.close()
-
-
-def http_batch(clients, files=FILES):
-    start = threading.Barrier(clients + 1)
-    rows = [None] * clients
-
-    def client(idx):
-        start.wait()
-        t0 = time.monotonic()
-        row = {"client": idx, "files": []}
-        for name in files:
-            r = http_get(idx, name)
-            row["files"].append(r)
-            if not r["ok"]:
-                break
-        row["seconds"] = time.monotonic() - t0
-        rows[idx] = row
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    t0 = time.monotonic()
-    start.wait()
-    for t in threads:
-        t.join()
-    return {"wall": time.monotonic() - t0, "clients": rows}
-
-
-def batch_main(argv):
-    ap = argparse.ArgumentParser()
-    ap.add_argument("kind", choices=["tftp", "http", "probe"])
-    ap.add_argument("--clients", type=int, default=1)
-    ap.add_argument("--blksize", type=int, default=512)
-    ap.add_argument("--files", default=",".join(FILES), help="HTTP: paths under the /boot alias, fetched in order")
-    a = ap.parse_args(argv)
-    if a.kind == "tftp":
-        res = tftp_batch(a.clients, a.blksize)
-    elif a.kind == "http":
-        res = http_batch(a.clients, a.files.split(","))
-    else:
-        import tftp_client
-        res = tftp_client.fetch(server.SERVER_IP, FILES[0], blksize=1468, windowsize=8, source=source_ip(0))
-    json.dump(res, sys.stdout)
-
-
-# ---- orchestration, outside the netns ----------------------------------------------------------
-
-def run_batch(*args):
-    proc = subprocess.run(["ip", "netns", "exec", server.NETNS, sys.executable, os.path.abspath(__file__),
-                           "--batch"] + [str(a) for a in args], check=False, text=True, capture_output=True)
-    if proc.returncode:
-        raise SystemExit("batch %s failed: %s" % (args, proc.stderr[-3000:]))
-    return json.loads(proc.stdout)
-
-
-def server_udp():
-    text = server.exec_("cat", "/proc/net/snmp").stdout
-    rows = [line.split() for line in text.splitlines() if line.startswith("Udp:")]
-    table = dict(zip(rows[0][1:], (int(v) for v in rows[1][1:])))
-    return {k: table[k] for k in ("InErrors", "RcvbufErrors", "SndbufErrors")}
-
+# ---- orchestration ---------------------------------------------------------------------------
 
 def apache(variant):
     """Apply an Apache variant in the container: tested with apache2ctl -t, then a full restart
@@ -208,28 +73,6 @@ def apache(variant):
     raise SystemExit("Apache did not come back after the %s restart" % variant)
 
 
-def summarize(res, sums, files=FILES):
-    """Check every client's files against the server's sha256; per-batch figures."""
-    rows = res["clients"]
-    good = [r for r in rows if len(r["files"]) == len(files) and all(
-        f["ok"] and f["sha256"] == sums[n] for f, n in zip(r["files"], files))]
-    total_bytes = sum(f["bytes"] for r in rows for f in r["files"])
-    out = {"clients": len(rows), "ok": len(good), "wall": res["wall"], "mb_s": total_bytes / 1e6 / res["wall"],
-           "per_client": sorted(r["seconds"] for r in rows),
-           "errors": sorted({f["error"] for r in rows for f in r["files"] if f.get("error")}),
-           "mismatch": sum(1 for r in rows for f, n in zip(r["files"], files) if f["ok"] and f["sha256"] != sums[n])}
-    if rows and "timeouts" in rows[0]["files"][0]:
-        out["timeouts"] = sum(f["timeouts"] for r in rows for f in r["files"])
-        out["duplicates"] = sum(f["duplicates"] for r in rows for f in r["files"])
-        out["granted"] = sorted({json.dumps(f["oack"], sort_keys=True) for r in rows for f in r["files"]})
-    else:
-        out["first_byte"] = sorted(max(f.get("first_byte", 0) for f in r["files"]) for r in rows)
-    for k in ("udp", "server_udp"):
-        if k in res:
-            out[k] = res[k]
-    return out
-
-
 def measure(args):
     from lab_boot import lab          # the lab runner, called as lab_boot does
     data = load_data(args.data) if args.append else {}
@@ -239,13 +82,8 @@ def measure(args):
             lab("down")
             raise SystemExit("lab set-up failed: %s" % json.dumps(setup.get("site")))
     try:
-        for h in CLIENT_HOSTS:
-            server.sh(["ip", "-n", server.NETNS, "addr", "replace", "%s/24" % (CLIENT_NET % h), "dev", server.BRIDGE])
-        sums, sizes = {}, {}
-        for n in FILES:
-            path = "%s/%s" % (TFTP_ROOT, n)
-            sums[n] = server.exec_("sha256sum", path).stdout.split()[0]
-            sizes[n] = int(server.exec_("stat", "-c", "%s", path).stdout)
+        client_addresses()
+        sums, sizes = server_sums()
         mpm = server.exec_("sh", "-c", "grep -v '^\\s*#' /etc/apache2/mods-enabled/mpm_*.conf | grep -v '^\\s*$'").stdout
         data.update(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), sizes=sizes, sha256=sums,
                     mpm_default=mpm, tuned=TUNED, cpus=os.cpu_count(), load_before=open("/proc/loadavg").read().strip(),
@@ -320,7 +158,7 @@ def render(data):
         "after the other like a boot loader, from the lab's boot-server container (in.tftpd and Apache as "
         "site.yml configured them) over the lab bridge (veth, MTU 1500). Clients run on the same machine "
         "inside the lab netns, each from its own address: TFTP as one process per client "
-        "(`benchmarks/tftp_client.py`), HTTP as one thread per client (`http.client`). Every file every client "
+        "(`lab/fabric_lab/tftp_client.py`), HTTP as one thread per client (`http.client`). Every file every client "
         "received was hashed and compared with the server's sha256. Measured %s, %d runs per variant, run one "
         "after the other in each round; figures are medians over the runs. Machine: %d cores shared with "
         "other jobs, clients and servers on the same cores (a real boot server has its cores to itself and "
@@ -424,8 +262,6 @@ def plot(data, out):
 
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "--batch":
-        return batch_main(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--tftp-clients", type=int, default=50)

@@ -1,6 +1,6 @@
 """make lab: the whole boot path from one command (docs/lab.md).
 
-  python -m fabric_lab [--keep] [--paths a,b] [--parallel N] [--site-checks] [--json FILE]
+  python -m fabric_lab [--keep] [--paths a,b] [--parallel N] [--site-checks] [--transfer-load] [--json FILE]
 
 Creates netns fblab (FB_LAB_PREFIX) with a bridge (no route out), starts the boot-server container on it, runs
 playbooks/site.yml with the lab inventory, boots one VM per boot path, checks what each boot
@@ -18,7 +18,11 @@ import sys
 import tempfile
 import time
 
-from . import backends, checks, discovery, ipv6_ra, paths, report, server, status, vm
+from . import backends, checks, discovery, ipv6_ra, paths, report, server, status, transfer, vm
+
+# --transfer-load: issue 10's transfer figure (50 TFTP, 200 HTTP clients at once) as a pass/fail
+# check; benchmarks/transfer_load.py measures the same batches at several block sizes
+TRANSFER_CLIENTS = {"tftp_clients": 50, "http_clients": 200}
 
 ROOT = server.ROOT
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
@@ -158,6 +162,10 @@ def main(argv=None):
     ap.add_argument("--switch", default=os.environ.get("DHCP_SWITCH", ""),
                     help="after the boots, switch the live lab to each of these backends in turn (e.g. kea,dnsmasq; "
                          "DHCP_SWITCH=) and boot %s through each" % backends.SWITCH_PATH)
+    ap.add_argument("--transfer-load", action="store_true",
+                    help="after the boots, %d TFTP clients and then %d HTTP clients at once fetch the kernel + "
+                         "initrd; every client must get both files with the server's sha256"
+                         % (TRANSFER_CLIENTS["tftp_clients"], TRANSFER_CLIENTS["http_clients"]))
     ap.add_argument("action", nargs="?", choices=["run", "down"], default="run",
                     help="down: remove a lab left by --keep")
     args = ap.parse_args(argv)
@@ -253,10 +261,21 @@ def main(argv=None):
                 if not good and detail:
                     print("        " + detail.replace("\n", "\n        "))
         print(report.table(rows), flush=True)
+        if args.transfer_load:
+            # after the boots and the capture: 50 lock-step TFTP clients would slow a booting VM, and
+            # the 6 GB they and the HTTP clients move do not belong in br0.pcap
+            results["transfer"] = transfer.check(**TRANSFER_CLIENTS)
+            for kind in ("tftp", "http"):
+                t = results["transfer"][kind]
+                log("transfer load, %s: %d/%d clients got both files intact (%d sha256 mismatches), "
+                    "%.1f s for the batch, %.0f MB/s, slowest client %.1f s%s" % (
+                        kind, t["ok"], t["clients"], t["mismatch"], t["wall"], t["mb_s"], t["per_client"][-1],
+                        "; errors: %s" % t["errors"][:3] if t["errors"] else ""))
         ok = (all(r["result"] == "PASS" for r in rows) and len(rows) == len(plan) and rows
               and "error" not in results.get("discovery", {})
               and len(results["switches"]) == len(switches)
-              and all(sw["rc"] == 0 and sw["watch"]["double"] == 0 for sw in results["switches"]))
+              and all(sw["rc"] == 0 and sw["watch"]["double"] == 0 for sw in results["switches"])
+              and (not args.transfer_load or results["transfer"]["passed"]))
         results["wall_seconds"] = time.time() - started
         log("lab wall time %.0f s" % results["wall_seconds"])
     finally:

@@ -1,6 +1,6 @@
 """The lab as the end-to-end test (docs/lab.md): one `python -m fabric_lab --site-checks --discover
---switch kea,dnsmasq` run, asserted here per boot path, for site.yml's own check mode and
-idempotence, and for each live switch of the DHCP backend.
+--transfer-load --switch kea,dnsmasq` run, asserted here per boot path, for site.yml's own check
+mode and idempotence, for each live switch of the DHCP backend, and for the transfer load.
 
 The lab boots every VM once; the tests below only read its results, so a failing path shows up
 as its own failed test with the check that failed, and no path is booted twice.
@@ -25,7 +25,7 @@ def lab(tmp_path_factory):
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "lab"))
     env.pop("KEEP", None)
     env.pop("DHCP", None)
-    proc = subprocess.run([sys.executable, "-m", "fabric_lab", "--site-checks", "--discover",
+    proc = subprocess.run([sys.executable, "-m", "fabric_lab", "--site-checks", "--discover", "--transfer-load",
                            "--switch", ",".join(SWITCHES), "--json", str(out)],
                           cwd=ROOT, env=env, text=True, capture_output=True, timeout=3600, check=False)
     print(proc.stdout[-6000:])
@@ -50,6 +50,16 @@ def test_boot_path(lab, name):
     failed = [c["what"] for c in got[name]["checks"] if not c["ok"]]
     assert not failed, "%s: %s\n%s" % (name, failed, lab["output"][-6000:])
     assert got[name]["passed"]
+
+
+@pytest.mark.parametrize("kind", ["tftp", "http"])
+def test_transfer_load(lab, kind):
+    """Issue 10's transfer load on the lab's servers as site.yml left them: 50 TFTP clients (blksize
+    1468), then 200 HTTP clients, all at once; every client gets the kernel and the initrd intact."""
+    t = lab.get("transfer", {}).get(kind)
+    assert t is not None, lab["output"][-4000:]
+    assert t["clients"] == (50 if kind == "tftp" else 200), t["clients"]
+    assert t["ok"] == t["clients"] and t["mismatch"] == 0, (t["ok"], t["mismatch"], t["errors"])
 
 
 def test_boot_status_knows_every_client(lab):

@@ -1,4 +1,4 @@
-"""A small TFTP read client (RRQ only) for the transfer benchmark, stdlib only.
+"""A small TFTP read client (RRQ only) for the transfer check of the lab and its benchmark, stdlib only.
 
 RFC 1350 (octet mode, lock-step DATA/ACK), RFC 2347 option negotiation (OACK), RFC 2348
 blksize, RFC 2349 tsize, RFC 7440 windowsize when the server grants it (tftpd-hpa 5.2, Debian
