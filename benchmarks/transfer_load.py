@@ -36,7 +36,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, HERE)
 from fabric_lab import server  # noqa: E402
-from fabric_lab.transfer import (FILES, TFTP_ROOT, HTTP_PREFIX, client_addresses, run_batch, server_sums,  # noqa: E402
+from fabric_lab.transfer import (FILES, HTTP_PREFIX, client_addresses, run_batch, server_sums,  # noqa: E402
                                  server_udp, summarize)
 from perfdoc import lab_bench_args, save_json, write_section_with_plot  # noqa: E402
 
