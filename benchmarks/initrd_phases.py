@@ -15,7 +15,8 @@ the lab's smoke test starts (a published initrd's own smoke test then never runs
 Phases are read from the serial console: the kernel's printk stamps (guest clock) and, for
 systemd's status lines, the wall clock at which vm.py saw each line. Variants (for example
 `-cpu qemu64` against the launcher's `-cpu max`; qemu takes the last -cpu) boot in turn within
-each run, the order reversed every other run (with --parallel N, N variants start together), so a\nload swing hits all of them alike.
+each run, the order reversed every other run (with --parallel N, N variants start together), so a
+load swing hits all of them alike.
 Needs root (netns) and qemu; stores docs/data/initrd_phases.json.
 """
 import argparse
@@ -153,10 +154,15 @@ def render(data):
     lines = ["## Kernel + initrd phases under TCG (`benchmarks/initrd_phases.py`)", ""]
     par = sorted({b.get("parallel", 1) for v in data.values() for b in v["boots"]})
     dates = sorted(b["date"] for v in data.values() for b in v["boots"])
+    if par == [1]:
+        how = ("the variants of one run booted one after the other, their order reversed every other "
+               "run, so a load swing hits all of them alike")
+    else:
+        how = ("the variants of one run started together (%s VMs at a time), so they shared the machine "
+               "alike" % " or ".join(str(p) for p in par))
     lines.append("The lab's kernel and the published initrd (driver set and smoke test injected) booted "
                  "directly (no firmware, loader or transfer) to a pre-mount hook, where the smoke test "
-                 "starts; the variants of one run started together (%s VMs at a time, one TCG thread "
-                 "each), so they shared the machine alike; %s to %s. Seconds after qemu started (wall "
+                 "starts; %s; %s to %s. Seconds after qemu started (wall "
                  "clock of the serial line), medians over the boots; load is the load average at the "
                  "start of the boots. `kernel` is the first kernel line: after SeaBIOS, qemu's loader and "
                  "the bzImage's own xz decompression; `init` the kernel starting /init (initramfs "
@@ -164,7 +170,7 @@ def render(data):
                  "starting (after the cmdline and pre-udev hooks); `coldplug` the udev trigger; "
                  "`initqueue` dracut's initqueue (the trigger's uevents queued); `network-up` the "
                  "initqueue finished (DHCP, duplicate-address check, network set up); `pre-mount` the "
-                 "hook." % (" or ".join(str(p) for p in par), dates[0], dates[-1]))
+                 "hook." % (how, dates[0], dates[-1]))
     lines.append("")
     lines.append("| variant | qemu switches | boots | load | " + " | ".join(names) + " |")
     lines.append("|---|---|---|---|" + "---|" * len(names))
